@@ -48,7 +48,8 @@ async function main(args: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(args, { from: "user" });
-    return 0;
+    // A command that reported per-file errors and went on sets Deno.exitCode to 1.
+    return Deno.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander has already printed its message (help, version, or a usage error).

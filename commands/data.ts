@@ -1,6 +1,217 @@
-import { Command } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { FileError } from "../lib/errors.ts";
 
-/** `ssd data` — being built; see the issue tracker. */
+/** Parses a positive integer flag value at parse time. */
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected an integer ≥ 1");
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected an integer");
+  return n;
+}
+
+/** `--classes a,b,c` or `--classes names.txt` (one name per line). */
+async function readClasses(value: string | undefined): Promise<string[] | undefined> {
+  if (value === undefined) return undefined;
+  let isFile = false;
+  try {
+    isFile = (await Deno.stat(value)).isFile;
+  } catch { /* not a file: a list */ }
+  if (!isFile) return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  try {
+    return (await Deno.readTextFile(value)).split(/\r?\n/).map((s) => s.trim()).filter((s) =>
+      s !== ""
+    );
+  } catch (err) {
+    throw new FileError(value, `cannot read class names: ${(err as Error).message}`);
+  }
+}
+
+/** The flags every dataset-reading subcommand shares. */
+function datasetCommand(name: string, description: string) {
+  return new Command(name)
+    .description(description)
+    .argument("<dataset>", "a VOC root, a COCO instances JSON, or a YOLO folder")
+    .option("--set <name>", "VOC image set (ImageSets/Main/<set>.txt) or YOLO split (images/<set>)")
+    .option(
+      "--classes <list|file>",
+      "class names: a,b,c or a file with one per line (default: the dataset's own; VOC: inferred)",
+    )
+    .option("--images <dir>", "COCO: the image folder (default: found beside the JSON)");
+}
+
+function checkCommand() {
+  return datasetCommand(
+    "check",
+    "lint a dataset: bad boxes, missing or corrupt images, duplicates, unknown classes; exit 1 on errors",
+  )
+    .option("--json", "print the report as JSON")
+    .option("--no-decode", "only check that image files exist (faster; finds no corrupt images)")
+    .action(async (path, opts) => {
+      const { checkDataset } = await import("../lib/data/check.ts");
+      const progress = Deno.stderr.isTerminal();
+      const report = await checkDataset(path, {
+        set: opts.set,
+        classes: await readClasses(opts.classes),
+        images: opts.images,
+        decode: opts.decode,
+        onProgress: progress
+          ? (done, total) => {
+            const text = new TextEncoder().encode(`\rchecked ${done}/${total} images`);
+            Deno.stderr.writeSync(text);
+            if (done === total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+          }
+          : undefined,
+      });
+      for (const note of report.notes) console.error(`note: ${note}`);
+      if (opts.json) {
+        console.log(JSON.stringify(report, null, 1));
+      } else {
+        for (const p of report.problems) {
+          console.log(`${p.file}: ${p.severity === "warning" ? "warning: " : ""}${p.message}`);
+        }
+        console.log(
+          `${report.root}: ${report.format}, ${report.images} images, ${report.objects} objects, ${report.classes.length} classes: ${report.errors} errors, ${report.warnings} warnings`,
+        );
+      }
+      if (report.errors > 0) {
+        throw new FileError(report.root, `${report.errors} errors found by ssd data check`);
+      }
+    });
+}
+
+function bar(count: number, max: number): string {
+  return "#".repeat(max === 0 ? 0 : Math.round((30 * count) / max));
+}
+
+function statsCommand() {
+  return datasetCommand("stats", "classes, instances, box size and aspect-ratio histograms")
+    .option("--json", "print the statistics as JSON")
+    .action(async (path, opts) => {
+      const { readDataset } = await import("../lib/data/dataset.ts");
+      const { datasetStats } = await import("../lib/data/stats.ts");
+      const { dataset, problems, notes } = await readDataset(path, {
+        set: opts.set,
+        classes: await readClasses(opts.classes),
+        images: opts.images,
+      });
+      for (const note of notes) console.error(`note: ${note}`);
+      const errors = problems.filter((p) => p.severity === "error").length;
+      if (errors > 0) {
+        console.error(`note: ${errors} problems while reading; run \`ssd data check ${path}\``);
+      }
+      const stats = datasetStats(dataset);
+      if (opts.json) {
+        const finite = (h: { edges: number[]; counts: number[] }) => ({
+          edges: h.edges.map((e) => Number.isFinite(e) ? e : null),
+          counts: h.counts,
+        });
+        console.log(JSON.stringify(
+          {
+            ...stats,
+            relativeSize: finite(stats.relativeSize),
+            aspectRatio: finite(stats.aspectRatio),
+          },
+          null,
+          1,
+        ));
+        return;
+      }
+      const size = stats.imageSize;
+      console.log(`${dataset.root} (${dataset.format})`);
+      console.log(
+        `images ${stats.images} (${stats.emptyImages} without objects), objects ${stats.objects}` +
+          (size ? `, sizes ${size.min.join("×")} … ${size.max.join("×")}` : ""),
+      );
+      console.log("\nclass                 instances  images  difficult");
+      for (const c of stats.classes) {
+        console.log(
+          `${c.name.padEnd(20)} ${String(c.instances).padStart(10)} ${
+            String(c.images).padStart(7)
+          } ${String(c.difficult).padStart(10)}`,
+        );
+      }
+      const hist = (title: string, h: { edges: number[]; counts: number[] }, digits: number) => {
+        console.log(`\n${title}`);
+        const max = Math.max(...h.counts);
+        h.counts.forEach((n, i) => {
+          const hi = h.edges[i + 1];
+          const range = `${h.edges[i].toFixed(digits)}–${
+            Number.isFinite(hi) ? hi.toFixed(digits) : "∞"
+          }`;
+          console.log(`${range.padStart(13)} ${String(n).padStart(7)} ${bar(n, max)}`);
+        });
+      };
+      hist("box size, sqrt(box area / image area)", stats.relativeSize, 2);
+      hist("aspect ratio w/h", stats.aspectRatio, 2);
+      const a = stats.areaRanges;
+      console.log(`\nCOCO areas: small ${a.small}, medium ${a.medium}, large ${a.large}`);
+    });
+}
+
+function showCommand() {
+  return datasetCommand("show", "draw the ground truth (optionally augmented) on images")
+    .requiredOption("--out <dir>", "folder for the drawn PNGs")
+    .option("--n <count>", "how many images", positiveInt, 16)
+    .option("--augment", "draw training augmentations (the paper's pipeline) instead")
+    .option("--seed <seed>", "seed of the sample choice and augmentation", integer, 0)
+    .action(async (path, opts) => {
+      const { showDataset } = await import("../lib/data/show.ts");
+      const result = await showDataset(path, {
+        set: opts.set,
+        classes: await readClasses(opts.classes),
+        images: opts.images,
+        out: opts.out,
+        n: opts.n,
+        augment: opts.augment ?? false,
+        seed: opts.seed,
+        onWritten: (file) => console.log(file),
+        onError: (err) => console.error(`error: ${err.file}: ${err.reason}`),
+      });
+      console.error(`wrote ${result.written} images to ${opts.out}`);
+      if (result.failed > 0) {
+        throw new FileError(path, `${result.failed} images could not be drawn`);
+      }
+    });
+}
+
+function synthCommand() {
+  return new Command("synth")
+    .description("write a synthetic detection dataset of shapes (same seed, same bytes)")
+    .requiredOption("--out <dir>", "output folder")
+    .option("--n <count>", "number of images", positiveInt, 200)
+    .option("--seed <seed>", "random seed", integer, 0)
+    .addOption(
+      new Option("--format <format>", "annotation format").choices(["voc", "coco"] as const)
+        .default("voc" as const),
+    )
+    .option("--size <px>", "image side in pixels", positiveInt, 160)
+    .action(async (opts) => {
+      const { writeSynthDataset } = await import("../lib/data/synth.ts");
+      const r = await writeSynthDataset({
+        out: opts.out,
+        n: opts.n,
+        seed: opts.seed,
+        format: opts.format,
+        size: opts.size,
+      });
+      console.log(`${r.root}: ${r.images} images, ${r.objects} objects (${opts.format})`);
+    });
+}
+
+/**
+ * `ssd data check|stats|show|synth`: lint, summarize, look at and make detection datasets
+ * (VOC, COCO, YOLO).
+ */
 export function dataCommand() {
-  return new Command("data").description("(in progress)");
+  return new Command("data")
+    .description("datasets: check (lint), stats, show (draw ground truth), synth (make one)")
+    .addCommand(checkCommand())
+    .addCommand(statsCommand())
+    .addCommand(showCommand())
+    .addCommand(synthCommand());
 }

@@ -67,6 +67,8 @@ export interface Postprocess {
   maxDetections: number;
   /** Clip decoded boxes to the image before NMS (torchvision: yes; UltraFace: no). */
   clipBoxes: boolean;
+  /** Added to the NMS IoU denominator: UltraFace's `iou_of` adds 1e-5; torchvision 0 (absent). */
+  iouEps?: number;
 }
 
 /** Everything that fixes a model's inputs and outputs. */

@@ -1,0 +1,2 @@
+import { onnxruntimeAvailable } from "./lib/engine/onnx.ts";
+console.log(await onnxruntimeAvailable());

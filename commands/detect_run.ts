@@ -1,0 +1,170 @@
+/**
+ * The body of `ssd detect`, loaded lazily so `--help` stays instant. Each image is decoded,
+ * detected and reported on its own: a broken image is one `error:` line on stderr, and the
+ * others are still processed (exit code 1 at the end).
+ */
+import { basename, extname, join } from "node:path";
+import { FileError, UsageError } from "../lib/errors.ts";
+import { expandInputs } from "../lib/data/inputs.ts";
+import { readImage } from "../lib/data/image.ts";
+import { drawDetections } from "../lib/data/draw.ts";
+import { encodePng } from "../lib/data/image_codec.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
+import { initBackend } from "../lib/engine/tfjs.ts";
+
+/** Parsed flags of `ssd detect`. */
+export interface DetectRunOptions {
+  model: string;
+  arch?: string;
+  backend: "auto" | "wasm" | "webgpu" | "cpu";
+  score?: number;
+  iou?: number;
+  maxDet?: number;
+  classes?: string[];
+  json: boolean;
+  out?: string;
+  cocoResults?: string;
+  quiet: boolean;
+}
+
+/** One image's result in the `--json` schema of DESIGN.md. */
+export interface ImageResult {
+  image: string;
+  width: number;
+  height: number;
+  detections: Detection[];
+}
+
+/** `[{image, width, height, detections:[{bbox,score,label,class}]}]` with rounded numbers. */
+function toJson(results: ImageResult[]): string {
+  const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
+  return JSON.stringify(
+    results.map((r) => ({
+      ...r,
+      detections: r.detections.map((d) => ({
+        bbox: d.bbox.map((v) => round(v, 2)),
+        score: round(d.score, 6),
+        label: d.label,
+        class: d.class,
+      })),
+    })),
+    null,
+    2,
+  );
+}
+
+/** The COCO image id of a file: the digits of its name (`000000397133.jpg` → 397133), else its position. */
+function cocoImageId(file: string, index: number): number {
+  const digits = basename(file, extname(file)).match(/(\d+)$/);
+  return digits ? Number(digits[1]) : index + 1;
+}
+
+/** Drawn-image file names, unique within the output folder. */
+function outputName(file: string, used: Set<string>): string {
+  const stem = basename(file, extname(file));
+  let name = `${stem}.png`;
+  for (let k = 2; used.has(name); k++) name = `${stem}_${k}.png`;
+  used.add(name);
+  return name;
+}
+
+/** Runs detection over the inputs and writes/prints the results. */
+export async function runDetect(inputs: string[], opts: DetectRunOptions): Promise<void> {
+  const { files, errors } = await expandInputs(inputs);
+  for (const err of errors) console.error(`error: ${err.file}: ${err.reason}`);
+  if (files.length === 0) {
+    throw new UsageError("no images to detect in (give image files, folders or globs)");
+  }
+  if (opts.out) await Deno.mkdir(opts.out, { recursive: true });
+
+  const backend = await initBackend(opts.backend);
+  const detector: Detector = await loadDetector(opts.model, { arch: opts.arch });
+  const results: ImageResult[] = [];
+  const cocoResults: { image_id: number; category_id: number; bbox: number[]; score: number }[] =
+    [];
+  const used = new Set<string>();
+  const totals = { decode: 0, pre: 0, infer: 0, post: 0, n: 0 };
+  let failed = errors.length;
+  try {
+    for (const [index, file] of files.entries()) {
+      try {
+        const t0 = performance.now();
+        const image = await readImage(file);
+        totals.decode += performance.now() - t0;
+        const detections = await detector.detect(image, {
+          scoreThreshold: opts.score,
+          nmsIou: opts.iou,
+          maxDetections: opts.maxDet,
+          classes: opts.classes,
+        });
+        const t = detector.lastTimings;
+        totals.pre += t.preprocessMs;
+        totals.infer += t.inferenceMs;
+        totals.post += t.postprocessMs;
+        totals.n++;
+        results.push({ image: file, width: image.width, height: image.height, detections });
+        const id = cocoImageId(file, index);
+        for (const d of detections) {
+          const [x1, y1, x2, y2] = d.bbox;
+          cocoResults.push({
+            image_id: id,
+            category_id: d.label,
+            bbox: [x1, y1, x2 - x1, y2 - y1].map((v) => Math.round(v * 100) / 100),
+            score: Math.round(d.score * 1e6) / 1e6,
+          });
+        }
+        if (opts.out) {
+          const drawn = await drawDetections(
+            image,
+            detections.map((d) => ({
+              bboxPx: d.bbox,
+              label: d.class,
+              score: d.score,
+              classIndex: d.label,
+            })),
+          );
+          await writeFileAtomic(join(opts.out, outputName(file, used)), await encodePng(drawn));
+        }
+        if (!opts.json && !opts.quiet) {
+          console.log(`${file}: ${detections.length} ${plural(detections.length)}`);
+          for (const d of detections) {
+            const box = d.bbox.map((v) => v.toFixed(1)).join(", ");
+            console.log(`  ${d.class} ${d.score.toFixed(3)} [${box}]`);
+          }
+        }
+      } catch (err) {
+        failed++;
+        if (err instanceof FileError) console.error(`error: ${err.file}: ${err.reason}`);
+        else console.error(`error: ${file}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  } finally {
+    detector.dispose();
+  }
+
+  if (opts.json) console.log(toJson(results));
+  if (opts.out) await writeFileAtomic(join(opts.out, "detections.json"), toJson(results) + "\n");
+  if (opts.cocoResults) {
+    await writeFileAtomic(opts.cocoResults, JSON.stringify(cocoResults) + "\n");
+  }
+  if (!opts.quiet && totals.n > 0) {
+    const per = (v: number) => (v / totals.n).toFixed(1);
+    console.error(
+      `speed: ${per(totals.decode)} ms decode, ${per(totals.pre)} ms preprocess, ` +
+        `${per(totals.infer)} ms inference, ${per(totals.post)} ms postprocess per image ` +
+        `(${totals.n} ${
+          totals.n === 1 ? "image" : "images"
+        }, ${detector.config.name} on ${backend.name}` +
+        `${backend.name === "wasm" ? ` ×${backend.threads} threads` : ""})`,
+    );
+    if (opts.out) {
+      console.error(`wrote ${totals.n} drawn images and detections.json to ${opts.out}`);
+    }
+  }
+  if (failed > 0) Deno.exitCode = 1;
+}
+
+function plural(n: number): string {
+  return n === 1 ? "detection" : "detections";
+}

@@ -1,0 +1,349 @@
+/**
+ * Detection datasets from disk: a VOC root, a COCO instances JSON (with its image folder) or a
+ * YOLO folder, read into one {@link Dataset} shape (boxes in pixels, 0-based continuous
+ * `xyxy`; VOC's 1-based inclusive boxes become `[xmin - 1, ymin - 1, xmax, ymax]`, COCO's
+ * `[x, y, w, h]` become `[x, y, x + w, y + h]`).
+ *
+ * {@link readDataset} keeps going past problems in single files and returns them (for
+ * `ssd data check`); {@link loadDataset} throws the first error.
+ *
+ * @module
+ */
+import { FileError } from "../errors.ts";
+import { type CocoInstances, readCocoInstances } from "./coco.ts";
+import { describeReadError } from "./image_codec.ts";
+import { probeImageSize } from "./image_size.ts";
+import { type DatasetProblem, formatBox, ProblemList } from "./problems.ts";
+import type { Dataset, GtObject, Sample } from "./types.ts";
+import { parseVocXml, readVocImageSet, type VocAnnotation } from "./voc.ts";
+import { isYoloDataset, readYoloDataset, scaleYoloBoxes } from "./yolo.ts";
+
+/** Options of {@link loadDataset} and {@link readDataset}. */
+export interface DatasetOptions {
+  /** VOC image set (`ImageSets/Main/<set>.txt`) or YOLO subfolder (`images/<set>`). */
+  set?: string;
+  /** Class names (without background); by default the dataset's own (COCO categories, YOLO
+   * names file) or, for VOC, the sorted names found in the annotations. */
+  classes?: string[];
+  /** COCO: the image folder; by default found beside the JSON. */
+  images?: string;
+}
+
+/** A dataset with what was noticed while reading it. */
+export interface DatasetReadResult {
+  dataset: Dataset;
+  problems: DatasetProblem[];
+  /** Notes for the user (how classes were chosen, which set was read). */
+  notes: string[];
+}
+
+async function stat(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch {
+    return undefined;
+  }
+}
+
+const trimSlash = (p: string) => p.length > 1 ? p.replace(/\/+$/, "") : p;
+
+/**
+ * Reads a dataset, collecting problems in single files instead of throwing.
+ *
+ * @param path a VOC root (with `Annotations/`), a COCO instances `.json`, a folder with one
+ *   `annotations/instances_*.json`, or a YOLO folder (`labels/` or a names file)
+ * @throws FileError when `path` is none of these or cannot be read at all
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readDataset } from "./dataset.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/Annotations`);
+ * await Deno.writeTextFile(`${root}/Annotations/a.xml`, `<annotation><filename>a.jpg</filename>
+ *   <size><width>10</width><height>10</height></size><object><name>cat</name>
+ *   <bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object></annotation>`);
+ * const { dataset } = await readDataset(root);
+ * assert.equal(dataset.format, "voc");
+ * assert.deepEqual(dataset.samples[0].objects[0].bboxPx, [0, 0, 5, 5]);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function readDataset(
+  path: string,
+  opts: DatasetOptions = {},
+): Promise<DatasetReadResult> {
+  path = trimSlash(path);
+  const info = await stat(path);
+  if (info === undefined) {
+    await Deno.stat(path).catch((err) => {
+      throw new FileError(path, describeReadError(err));
+    });
+  }
+  const problems = new ProblemList();
+  const notes: string[] = [];
+  let dataset: Dataset;
+  if (info?.isFile) {
+    if (!path.endsWith(".json")) {
+      throw new FileError(path, "not a dataset: expected a COCO instances .json or a folder");
+    }
+    dataset = await readCoco(path, opts, problems, notes);
+  } else if (await stat(`${path}/Annotations`)) {
+    dataset = await readVoc(path, opts, problems, notes);
+  } else if (await isYoloDataset(path)) {
+    const ds = await readYoloDataset(path, opts, problems);
+    const samples: Sample[] = [];
+    for (const s of ds.samples) {
+      const size = await sizeOf(s.imagePath);
+      samples.push(size === undefined ? s : scaleYoloBoxes(s, size.width, size.height));
+    }
+    dataset = { ...ds, samples };
+  } else {
+    const json = await findCocoJson(path);
+    if (json === undefined) {
+      throw new FileError(
+        path,
+        "not a dataset: expected a VOC root (Annotations/), a COCO instances JSON, or a YOLO folder (images/ + labels/, classes.txt)",
+      );
+    }
+    dataset = await readCoco(json, opts, problems, notes);
+  }
+  return { dataset, problems: problems.items, notes };
+}
+
+/**
+ * Reads a dataset and throws its first error.
+ *
+ * @throws FileError naming the file of the first error-level problem
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadDataset } from "./dataset.ts";
+ * await assert.rejects(loadDataset("no/such/dir"), { message: "no/such/dir: no such file" });
+ * ```
+ */
+export async function loadDataset(path: string, opts: DatasetOptions = {}): Promise<Dataset> {
+  const { dataset, problems } = await readDataset(path, opts);
+  const first = problems.find((p) => p.severity === "error");
+  if (first !== undefined) throw new FileError(first.file, first.message);
+  return dataset;
+}
+
+async function sizeOf(path: string): Promise<{ width: number; height: number } | undefined> {
+  try {
+    return probeImageSize(await Deno.readFile(path));
+  } catch {
+    return undefined; // missing or unreadable: reported by the linter when it opens the image
+  }
+}
+
+async function findCocoJson(dir: string): Promise<string | undefined> {
+  const found: string[] = [];
+  for (const sub of [`${dir}/annotations`, dir]) {
+    try {
+      for await (const e of Deno.readDir(sub)) {
+        if (e.isFile && /^instances.*\.json$/.test(e.name)) found.push(`${sub}/${e.name}`);
+      }
+    } catch { /* not there */ }
+    if (found.length > 0) break;
+  }
+  if (found.length > 1) {
+    throw new FileError(dir, `several COCO files (${found.sort().join(", ")}); name one`);
+  }
+  return found[0];
+}
+
+// ---------------------------------------------------------------------------------------- VOC
+
+async function readVoc(
+  root: string,
+  opts: DatasetOptions,
+  problems: ProblemList,
+  notes: string[],
+): Promise<Dataset> {
+  let ids: string[];
+  if (await stat(`${root}/ImageSets/Main`)) {
+    const lists = await readVocLists(root, opts.set);
+    notes.push(
+      `image set ${lists.map((l) => `"${l.set}"`).join(" + ")} (${
+        lists.reduce((n, l) => n + l.ids.length, 0)
+      } ids)`,
+    );
+    const seen = new Set<string>();
+    for (const list of lists) {
+      const inList = new Set<string>();
+      for (const id of list.ids) {
+        if (inList.has(id)) {
+          problems.error(`${root}/ImageSets/Main/${list.set}.txt`, `duplicate id "${id}"`);
+        }
+        inList.add(id);
+        seen.add(id);
+      }
+    }
+    ids = [...seen];
+  } else {
+    ids = [];
+    for await (const e of Deno.readDir(`${root}/Annotations`)) {
+      if (e.isFile && e.name.endsWith(".xml")) ids.push(e.name.slice(0, -4));
+    }
+    ids.sort();
+    notes.push(`no ImageSets/Main: all ${ids.length} annotation files`);
+  }
+  const annotations: [string, string, VocAnnotation][] = [];
+  for (const id of ids) {
+    const file = `${root}/Annotations/${id}.xml`;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (err) {
+      problems.error(file, describeReadError(err));
+      continue;
+    }
+    try {
+      annotations.push([id, file, parseVocXml(text, file)]);
+    } catch (err) {
+      if (!(err instanceof FileError)) throw err;
+      problems.error(file, err.reason);
+    }
+  }
+  let classes = opts.classes;
+  if (classes === undefined) {
+    classes = [...new Set(annotations.flatMap(([, , a]) => a.objects.map((o) => o.name)))].sort();
+    notes.push(`classes inferred from the annotations: ${classes.join(", ") || "(none)"}`);
+  }
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const samples: Sample[] = [];
+  for (const [id, file, ann] of annotations) {
+    const objects: GtObject[] = [];
+    ann.objects.forEach((o, i) => {
+      const where = `object ${i + 1} (${o.name})`;
+      const classIndex = index.get(o.name);
+      if (classIndex === undefined) {
+        problems.error(file, `${where}: unknown class "${o.name}"`);
+        return;
+      }
+      if (o.bbox.some((v) => !Number.isInteger(v))) {
+        const normalized = o.bbox.every((v) => v >= 0 && v <= 1);
+        problems[normalized ? "error" : "warn"](
+          file,
+          normalized
+            ? `${where}: coordinates ${formatBox(o.bbox)} look normalized to [0, 1]; VOC wants pixels`
+            : `${where}: float coordinates ${formatBox(o.bbox)} (VOC boxes are integer pixels; some loaders truncate or crash)`,
+        );
+      }
+      const [xmin, ymin, xmax, ymax] = o.bbox;
+      objects.push({ bboxPx: [xmin - 1, ymin - 1, xmax, ymax], classIndex, difficult: o.difficult });
+    });
+    const imagePath = await vocImagePath(root, id, ann.filename);
+    samples.push({ id, imagePath, width: ann.width, height: ann.height, objects });
+  }
+  return { format: "voc", root, classes, samples };
+}
+
+/**
+ * The image set to read: `set`, else `test` or the only list (as `ssd eval`), else — several
+ * lists and no `test`, as `ssd data synth` writes (train, val) — all of them.
+ */
+async function readVocLists(root: string, set: string | undefined) {
+  try {
+    return [await readVocImageSet(root, set)];
+  } catch (err) {
+    if (set !== undefined || !(err instanceof FileError) || !/several lists/.test(err.reason)) {
+      throw err;
+    }
+  }
+  const names: string[] = [];
+  for await (const e of Deno.readDir(`${root}/ImageSets/Main`)) {
+    if (e.isFile && /^[^_]+\.txt$/.test(e.name)) names.push(e.name.slice(0, -4));
+  }
+  return await Promise.all(names.sort().map((name) => readVocImageSet(root, name)));
+}
+
+async function vocImagePath(root: string, id: string, filename: string): Promise<string> {
+  const dir = `${root}/JPEGImages`;
+  const candidates = [`${id}.jpg`, `${id}.jpeg`, `${id}.png`, `${id}.JPG`, `${id}.PNG`];
+  if (filename !== "") candidates.unshift(filename);
+  for (const name of candidates) {
+    if ((await stat(`${dir}/${name}`))?.isFile) return `${dir}/${name}`;
+  }
+  return `${dir}/${filename !== "" ? filename : `${id}.jpg`}`;
+}
+
+// --------------------------------------------------------------------------------------- COCO
+
+async function cocoImageDir(json: string, data: CocoInstances, opts: DatasetOptions) {
+  if (opts.images !== undefined) return trimSlash(opts.images);
+  const dir = json.includes("/") ? json.slice(0, json.lastIndexOf("/")) : ".";
+  const parent = dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : ".";
+  const split = /instances_(.+)\.json$/.exec(json)?.[1];
+  const candidates = [`${dir}/images`, dir, `${parent}/images`, parent];
+  if (split !== undefined) {
+    candidates.unshift(`${parent}/${split}`, `${parent}/images/${split}`, `${dir}/${split}`);
+  }
+  const first = data.images[0]?.file_name;
+  for (const c of candidates) {
+    if (first !== undefined && (await stat(`${c}/${first}`))?.isFile) return c;
+  }
+  return candidates.find((c) => c === `${dir}/images`) ?? dir;
+}
+
+async function readCoco(
+  json: string,
+  opts: DatasetOptions,
+  problems: ProblemList,
+  notes: string[],
+): Promise<Dataset> {
+  const data = await readCocoInstances(json);
+  const imageDir = await cocoImageDir(json, data, opts);
+  notes.push(`images in ${imageDir}`);
+  const cats = new Map<number, string>();
+  for (const c of data.categories) {
+    if (cats.has(c.id)) problems.error(json, `duplicate category id ${c.id}`);
+    cats.set(c.id, c.name);
+  }
+  const sortedIds = [...cats.keys()].sort((a, b) => a - b);
+  const classes = opts.classes ?? sortedIds.map((id) => cats.get(id)!);
+  const classOf = new Map(
+    sortedIds.map((id) => [id, classes.indexOf(cats.get(id)!)] as [number, number]),
+  );
+  const samples = new Map<number, Sample>();
+  for (const img of data.images) {
+    if (samples.has(img.id)) {
+      problems.error(json, `duplicate image id ${img.id} (${img.file_name})`);
+      continue;
+    }
+    samples.set(img.id, {
+      id: String(img.id),
+      imagePath: `${imageDir}/${img.file_name}`,
+      width: img.width,
+      height: img.height,
+      objects: [],
+    });
+  }
+  const annIds = new Set<number>();
+  for (const a of data.annotations) {
+    const where = `annotation ${a.id}`;
+    if (annIds.has(a.id)) problems.error(json, `duplicate annotation id ${a.id}`);
+    annIds.add(a.id);
+    const sample = samples.get(a.image_id);
+    if (sample === undefined) {
+      problems.error(json, `${where}: unknown image id ${a.image_id}`);
+      continue;
+    }
+    const classIndex = classOf.get(a.category_id) ?? -1;
+    if (classIndex < 0) {
+      problems.error(json, `${where}: unknown category id ${a.category_id}`);
+      continue;
+    }
+    const [x, y, w, h] = a.bbox;
+    if (w < 0 || h < 0) {
+      problems.error(
+        json,
+        `${where} (image ${a.image_id}): negative width or height ${formatBox(a.bbox)} (COCO boxes are [x, y, w, h], not corners)`,
+      );
+    }
+    sample.objects.push({ bboxPx: [x, y, x + w, y + h], classIndex, difficult: a.iscrowd === 1 });
+  }
+  return { format: "coco", root: json, classes, samples: [...samples.values()] };
+}

@@ -1,0 +1,237 @@
+/**
+ * Batches for training and evaluation: decoding and augmentation run ahead of the model, in
+ * Web Workers (one per core is enough to keep a small machine busy) or on the main thread
+ * (`workers: 0`).
+ *
+ * Results do not depend on scheduling: the epoch's order comes from `(seed, epoch)` and each
+ * sample's augmentation from `(seed, epoch, sample index)`, so any number of workers gives the
+ * same batches.
+ *
+ * @module
+ */
+import { FileError } from "../errors.ts";
+import type { BoxPx } from "./augment.ts";
+import { type PreparedSample, prepareSample, type SampleJob } from "./loader_sample.ts";
+import { makeRng, mixSeed, shuffled } from "./rng.ts";
+import type { Dataset } from "./types.ts";
+
+/** Options of {@link createLoader}. */
+export interface LoaderOptions {
+  /** Images per batch. */
+  batchSize: number;
+  /** Model input `[H, W]`; every image is resized to it. */
+  imageSize: [number, number];
+  /** Per-channel mean in 0–255 units (also the zoom-out fill). Default ImageNet `[123.675, 116.28, 103.53]`. */
+  mean?: [number, number, number];
+  /** Per-channel std in 0–255 units. Default ImageNet `[58.395, 57.12, 57.375]`. */
+  std?: [number, number, number];
+  /** Apply the paper's augmentation (training). Default false. */
+  augment?: boolean;
+  /** Shuffle each epoch. Default false. */
+  shuffle?: boolean;
+  /** Seed of the order and of the augmentation. Default 0. */
+  seed?: number;
+  /** Web Workers decoding and augmenting; 0 works on the main thread. Default 2. */
+  workers?: number;
+  /** Batches prepared ahead of the one being consumed. Default 2. */
+  prefetch?: number;
+  /** Drop the last batch when it is smaller than `batchSize`. Default false. */
+  dropLast?: boolean;
+  /** Keep VOC `difficult` / COCO `iscrowd` objects as positives. Default false, as ssd.pytorch. */
+  keepDifficult?: boolean;
+}
+
+/** One batch. */
+export interface Batch {
+  /** `[B, H, W, 3]` floats, `(x − mean) / std`. */
+  images: Float32Array;
+  /** `[H, W]` of each image. */
+  size: [number, number];
+  /** Per image `[G, 4]` normalised `xyxy`. */
+  boxes: Float32Array[];
+  /** Per image `[G]` 1-based class labels (0 is background). */
+  labels: Int32Array[];
+  /** The samples' ids. */
+  ids: string[];
+}
+
+/** A loader over one dataset; call {@link DataLoader.close} when done (workers keep a process alive). */
+export interface DataLoader {
+  /** Batches in one epoch. */
+  readonly batchesPerEpoch: number;
+  /** The batches of epoch `index` (0-based), in order. */
+  epoch(index: number): AsyncGenerator<Batch>;
+  /** Stop the workers. */
+  close(): void;
+}
+
+const DEFAULT_MEAN: [number, number, number] = [123.675, 116.28, 103.53];
+const DEFAULT_STD: [number, number, number] = [58.395, 57.12, 57.375];
+
+type Reply = { id: number; sample?: PreparedSample; error?: Record<string, string | undefined> };
+
+/** A pool of loader workers; jobs go to the least busy one. */
+class WorkerPool {
+  #workers: { worker: Worker; busy: number }[] = [];
+  #pending = new Map<
+    number,
+    { resolve: (s: PreparedSample) => void; reject: (e: Error) => void }
+  >();
+  #nextId = 0;
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL("./loader_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      const slot = { worker, busy: 0 };
+      worker.onmessage = (event: MessageEvent<Reply>) => {
+        slot.busy--;
+        const { id, sample, error } = event.data;
+        const task = this.#pending.get(id);
+        this.#pending.delete(id);
+        if (task === undefined) return;
+        if (sample !== undefined) task.resolve(sample);
+        else task.reject(reviveError(error ?? {}));
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        const err = new Error(`loader worker failed: ${event.message}`);
+        for (const task of this.#pending.values()) task.reject(err);
+        this.#pending.clear();
+      };
+      this.#workers.push(slot);
+    }
+  }
+
+  run(job: SampleJob): Promise<PreparedSample> {
+    const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = this.#nextId++;
+    slot.busy++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, job });
+    });
+  }
+
+  close(): void {
+    for (const { worker } of this.#workers) worker.terminate();
+    this.#workers = [];
+  }
+}
+
+function reviveError(e: Record<string, string | undefined>): Error {
+  if (e.name === "FileError" && e.file !== undefined) return new FileError(e.file, e.reason ?? "");
+  if (e.name === "RangeError") return new RangeError(e.message);
+  if (e.name === "TypeError") return new TypeError(e.message);
+  return new Error(e.message);
+}
+
+/**
+ * Make a loader over `dataset`. Objects' pixel boxes are taken in the decoded image's pixels.
+ *
+ * @throws RangeError for a bad batch size, image size or worker count
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLoader } from "./loader.ts";
+ * import { writeImage } from "./image_codec.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeImage(`${dir}/a.png`, { width: 8, height: 8, data: new Uint8Array(192).fill(128) });
+ * const sample = { id: "a", imagePath: `${dir}/a.png`, width: 8, height: 8,
+ *   objects: [{ bboxPx: [0, 0, 4, 8] as [number, number, number, number], classIndex: 0, difficult: false }] };
+ * const dataset = { format: "voc" as const, root: dir, classes: ["x"], samples: [sample, sample, sample] };
+ * const loader = createLoader(dataset, { batchSize: 2, imageSize: [4, 4], workers: 0 });
+ * const batches = [];
+ * for await (const b of loader.epoch(0)) batches.push(b);
+ * loader.close();
+ * assert.deepEqual(batches.map((b) => b.ids.length), [2, 1]);
+ * assert.equal(batches[0].images.length, 2 * 4 * 4 * 3);
+ * assert.deepEqual([...batches[0].boxes[0]], [0, 0, 0.5, 1]);
+ * assert.deepEqual([...batches[0].labels[0]], [1]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function createLoader(dataset: Dataset, opts: LoaderOptions): DataLoader {
+  const { batchSize, imageSize } = opts;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(
+      `Cannot make a loader: batchSize must be an integer ≥ 1, got ${batchSize}`,
+    );
+  }
+  if (imageSize.length !== 2 || !imageSize.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new RangeError(
+      `Cannot make a loader: imageSize must be [H, W] of positive integers, got [${imageSize}]`,
+    );
+  }
+  const workers = opts.workers ?? 2;
+  if (!Number.isInteger(workers) || workers < 0) {
+    throw new RangeError(`Cannot make a loader: workers must be an integer ≥ 0, got ${workers}`);
+  }
+  const seed = opts.seed ?? 0;
+  const prefetch = Math.max(0, opts.prefetch ?? 2);
+  const n = dataset.samples.length;
+  const batchesPerEpoch = opts.dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+  const pool = workers > 0 ? new WorkerPool(workers) : null;
+  const [h, w] = imageSize;
+
+  const jobOf = (index: number, epoch: number): SampleJob => {
+    const s = dataset.samples[index];
+    const objects = s.objects.filter((o) => opts.keepDifficult || !o.difficult);
+    return {
+      imagePath: s.imagePath,
+      boxesPx: objects.map((o) => o.bboxPx.slice() as BoxPx),
+      labels: objects.map((o) => o.classIndex + 1),
+      seed: mixSeed(seed, epoch, index),
+      imageSize: [h, w],
+      mean: opts.mean ?? DEFAULT_MEAN,
+      std: opts.std ?? DEFAULT_STD,
+      augment: opts.augment ?? false,
+    };
+  };
+  const run = async (job: SampleJob): Promise<PreparedSample> => {
+    try {
+      return pool !== null ? await pool.run(job) : await prepareSample(job);
+    } catch (err) {
+      if (err instanceof RangeError) {
+        throw new FileError(job.imagePath, `bad ground truth: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  };
+  const assemble = async (indices: number[], epoch: number): Promise<Batch> => {
+    const samples = await Promise.all(indices.map((i) => run(jobOf(i, epoch))));
+    const images = new Float32Array(indices.length * h * w * 3);
+    samples.forEach((s, b) => images.set(s.image, b * h * w * 3));
+    return {
+      images,
+      size: [h, w],
+      boxes: samples.map((s) => s.boxes),
+      labels: samples.map((s) => s.labels),
+      ids: indices.map((i) => dataset.samples[i].id),
+    };
+  };
+
+  async function* epoch(index: number): AsyncGenerator<Batch> {
+    const all = Array.from({ length: n }, (_, i) => i);
+    const order = opts.shuffle ? shuffled(makeRng(mixSeed(seed, index, 0x5eed)), all) : all;
+    const queue: Promise<Batch>[] = [];
+    let next = 0;
+    const submit = () => {
+      if (next >= batchesPerEpoch) return;
+      const batch = assemble(order.slice(next * batchSize, (next + 1) * batchSize), index);
+      batch.catch(() => {}); // awaited below; do not report it as unhandled meanwhile
+      queue.push(batch);
+      next++;
+    };
+    for (let k = 0; k <= prefetch; k++) submit();
+    while (queue.length > 0) {
+      const batch = await queue.shift()!;
+      submit();
+      yield batch;
+    }
+  }
+
+  return { batchesPerEpoch, epoch, close: () => pool?.close() };
+}

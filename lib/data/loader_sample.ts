@@ -1,0 +1,90 @@
+/**
+ * One training sample made ready for the model: decode, augment, resize, normalise. Shared by
+ * the loader's main-thread path and its Web Workers (`loader_worker.ts`), so both give the
+ * same numbers.
+ *
+ * @module
+ */
+import { type AugmentOptions, augmentSample, type BoxPx } from "./augment.ts";
+import { readImage } from "./image_codec.ts";
+import { resizeBilinearCv2 } from "./resize.ts";
+import { makeRng } from "./rng.ts";
+
+/** Everything needed to prepare one sample; plain data, so it can be posted to a worker. */
+export interface SampleJob {
+  imagePath: string;
+  /** Pixel boxes `xyxy` of the decoded image. */
+  boxesPx: BoxPx[];
+  /** 1-based class labels, one per box. */
+  labels: number[];
+  /** Seed of this sample's augmentation. */
+  seed: number;
+  /** Output `[H, W]`. */
+  imageSize: [number, number];
+  /** Per-channel mean and std in 0–255 units: the output is `(x − mean) / std`. */
+  mean: [number, number, number];
+  std: [number, number, number];
+  augment: boolean;
+}
+
+/** A prepared sample. */
+export interface PreparedSample {
+  /** `[H, W, 3]` normalised floats. */
+  image: Float32Array;
+  /** `[G, 4]` normalised `xyxy` boxes (of the augmented image, so also of the resized one). */
+  boxes: Float32Array;
+  /** `[G]` 1-based labels. */
+  labels: Int32Array;
+}
+
+const NO_AUGMENT: AugmentOptions = { photometric: false, zoomOut: 1, crop: false, flip: false };
+
+/**
+ * Decode, augment (when `job.augment`; otherwise boxes are only clipped to the image),
+ * resize with OpenCV's bilinear arithmetic, and normalise one sample.
+ *
+ * @throws FileError when the image cannot be read or decoded; RangeError for a degenerate box
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prepareSample } from "./loader_sample.ts";
+ * import { writeImage } from "./image_codec.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeImage(`${dir}/a.png`, { width: 4, height: 2, data: new Uint8Array(24).fill(200) });
+ * const s = await prepareSample({
+ *   imagePath: `${dir}/a.png`, boxesPx: [[0, 0, 2, 2]], labels: [1], seed: 0, imageSize: [4, 4],
+ *   mean: [100, 100, 100], std: [50, 50, 50], augment: false,
+ * });
+ * assert.deepEqual([...s.boxes], [0, 0, 0.5, 1]);
+ * assert.ok(s.image.every((v) => v === 2)); // (200 − 100) / 50
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function prepareSample(job: SampleJob): Promise<PreparedSample> {
+  const decoded = await readImage(job.imagePath);
+  const aug = augmentSample(
+    decoded,
+    job.boxesPx,
+    job.labels,
+    makeRng(job.seed),
+    job.augment ? { mean: job.mean } : NO_AUGMENT,
+  );
+  const [h, w] = job.imageSize;
+  const { width: aw, height: ah } = aug.image;
+  const resized = aw === w && ah === h ? aug.image : resizeBilinearCv2(aug.image, w, h);
+  const image = new Float32Array(w * h * 3);
+  const [m0, m1, m2] = job.mean;
+  const [s0, s1, s2] = job.std.map((s) => 1 / s);
+  const px = resized.data;
+  for (let i = 0; i < image.length; i += 3) {
+    image[i] = (px[i] - m0) * s0;
+    image[i + 1] = (px[i + 1] - m1) * s1;
+    image[i + 2] = (px[i + 2] - m2) * s2;
+  }
+  const boxes = new Float32Array(aug.boxesPx.length * 4);
+  aug.boxesPx.forEach(([x1, y1, x2, y2], g) =>
+    boxes.set([x1 / aw, y1 / ah, x2 / aw, y2 / ah], g * 4)
+  );
+  return { image, boxes, labels: Int32Array.from(aug.labels) };
+}

@@ -1,0 +1,38 @@
+/**
+ * What dataset readers and the linter report about files: one problem per line, with a
+ * severity. Errors break training (NaN or zero loss, crashes); warnings deserve a look.
+ *
+ * @module
+ */
+
+/** `error`: the dataset is wrong and `ssd data check` exits 1; `warning`: worth a look. */
+export type Severity = "error" | "warning";
+
+/** One problem in one file. */
+export interface DatasetProblem {
+  /** The file the problem is in (annotation, label or image file; a folder for layout issues). */
+  file: string;
+  severity: Severity;
+  /** What is wrong, one line, without the file name. */
+  message: string;
+}
+
+/** Collects problems while reading; readers never stop at the first one. */
+export class ProblemList {
+  readonly items: DatasetProblem[] = [];
+
+  /** Records an error in `file`. */
+  error(file: string, message: string): void {
+    this.items.push({ file, severity: "error", message });
+  }
+
+  /** Records a warning in `file`. */
+  warn(file: string, message: string): void {
+    this.items.push({ file, severity: "warning", message });
+  }
+}
+
+/** Formats a box's numbers compactly for messages: `[12, 30.5, 80, 95]`. */
+export function formatBox(box: readonly number[]): string {
+  return `[${box.map((v) => Number.isInteger(v) ? String(v) : String(+v.toFixed(3))).join(", ")}]`;
+}

@@ -1,0 +1,211 @@
+/**
+ * Evaluation of files on disk: detects the input formats (a COCO instances JSON or a VOC root;
+ * a COCO results JSON or a folder of per-class VOC detection files), converts between the two
+ * forms where a metric needs the other, and runs the metrics asked for.
+ *
+ * Conversions follow the devkit conventions: COCO `[x, y, w, h]` ↔ VOC
+ * `[x + 1, y + 1, x + w, y + h]`; COCO `iscrowd` ↔ VOC `difficult`; class = category name.
+ *
+ * @module
+ */
+import { FileError } from "../errors.ts";
+import type { CocoInstances, CocoResult } from "../data/coco.ts";
+import { type CocoEvalResult, evaluateCoco } from "./coco.ts";
+import { evaluateVoc, type VocDetection, type VocEvalResult, type VocGtObject } from "./voc.ts";
+import { loadCocoPair, readVocDetections, readVocGroundTruth } from "./readers.ts";
+
+/** A metric of `ssd eval`. */
+export type EvalMetric = "coco" | "voc07" | "voc";
+
+/** One row of the per-class table. */
+export interface EvalClassRow {
+  name: string;
+  /** Images with at least one non-crowd / non-difficult object of the class. */
+  images: number;
+  /** Non-crowd / non-difficult objects of the class. */
+  instances: number;
+}
+
+/** Everything `ssd eval` prints. */
+export interface EvalReport {
+  /** The ground truth's form. */
+  format: "coco" | "voc";
+  numImages: number;
+  /** Classes in report order (COCO: category id order; VOC: sorted names). */
+  classes: EvalClassRow[];
+  coco?: CocoEvalResult;
+  voc07?: VocEvalResult;
+  voc?: VocEvalResult;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch (err) {
+    const reason = err instanceof Deno.errors.NotFound
+      ? "no such file or folder"
+      : (err as Error).message;
+    throw new FileError(path, reason);
+  }
+}
+
+/** Unique class names for categories (`name`, or `name#id` when names repeat or are empty). */
+function categoryNames(gt: CocoInstances): Map<number, string> {
+  const count = new Map<string, number>();
+  for (const c of gt.categories) count.set(c.name, (count.get(c.name) ?? 0) + 1);
+  return new Map(
+    gt.categories.map((
+      c,
+    ) => [c.id, c.name !== "" && count.get(c.name) === 1 ? c.name : `${c.name}#${c.id}`]),
+  );
+}
+
+/** COCO ground truth and results in VOC form (image id as text, class = category name). */
+export function cocoToVoc(
+  gt: CocoInstances,
+  results: CocoResult[],
+): { images: Map<string, VocGtObject[]>; dets: Record<string, VocDetection[]>; classes: string[] } {
+  const names = categoryNames(gt);
+  const images = new Map<string, VocGtObject[]>(
+    [...gt.images].sort((a, b) => a.id - b.id).map((im) => [String(im.id), []]),
+  );
+  const box = (
+    [x, y, w, h]: number[],
+  ): [number, number, number, number] => [x + 1, y + 1, x + w, y + h];
+  for (const a of gt.annotations) {
+    images.get(String(a.image_id))?.push({
+      name: names.get(a.category_id)!,
+      difficult: Boolean(a.iscrowd),
+      bbox: box(a.bbox),
+    });
+  }
+  const classes = [...gt.categories].sort((a, b) => a.id - b.id).map((c) => names.get(c.id)!);
+  const dets: Record<string, VocDetection[]> = Object.fromEntries(classes.map((c) => [c, []]));
+  for (const r of results) {
+    dets[names.get(r.category_id)!]?.push({
+      imageId: String(r.image_id),
+      score: r.score,
+      bbox: box(r.bbox),
+    });
+  }
+  return { images, dets, classes };
+}
+
+/**
+ * VOC ground truth and detections in COCO form. Image ids are the numbers the names spell when
+ * every name is a decimal number, else 1-based positions in sorted name order; category ids
+ * are 1-based positions in `classes`.
+ */
+export function vocToCoco(
+  images: Map<string, VocGtObject[]>,
+  dets: Record<string, VocDetection[]>,
+  classes: string[],
+): { gt: CocoInstances; results: CocoResult[] } {
+  const names = [...images.keys()];
+  const numeric = names.every((n) => /^\d+$/.test(n)) &&
+    new Set(names.map(Number)).size === names.length;
+  const sorted = [...names].sort();
+  const idOf = new Map(names.map((n) => [n, numeric ? Number(n) : sorted.indexOf(n) + 1]));
+  const catOf = new Map(classes.map((c, i) => [c, i + 1]));
+  const box = (
+    [x1, y1, x2, y2]: number[],
+  ): [number, number, number, number] => [x1 - 1, y1 - 1, x2 - x1 + 1, y2 - y1 + 1];
+  const gt: CocoInstances = {
+    images: names.map((n) => ({ id: idOf.get(n)!, file_name: n, width: 0, height: 0 })),
+    annotations: [],
+    categories: classes.map((c, i) => ({ id: i + 1, name: c })),
+  };
+  for (const [n, objects] of images) {
+    for (const o of objects) {
+      const bbox = box(o.bbox);
+      gt.annotations.push({
+        id: gt.annotations.length + 1,
+        image_id: idOf.get(n)!,
+        category_id: catOf.get(o.name)!,
+        bbox,
+        area: bbox[2] * bbox[3],
+        iscrowd: o.difficult ? 1 : 0,
+      });
+    }
+  }
+  const results: CocoResult[] = [];
+  for (const [c, list] of Object.entries(dets)) {
+    for (const d of list) {
+      results.push({
+        image_id: idOf.get(d.imageId)!,
+        category_id: catOf.get(c)!,
+        bbox: box(d.bbox),
+        score: d.score,
+      });
+    }
+  }
+  return { gt, results };
+}
+
+function classRows(images: Map<string, VocGtObject[]>, classes: string[]): EvalClassRow[] {
+  const rows = new Map(classes.map((c) => [c, { name: c, images: 0, instances: 0 }]));
+  for (const objects of images.values()) {
+    const seen = new Set<string>();
+    for (const o of objects) {
+      if (o.difficult) continue;
+      const row = rows.get(o.name)!;
+      row.instances++;
+      if (!seen.has(o.name)) row.images++;
+      seen.add(o.name);
+    }
+  }
+  return [...rows.values()];
+}
+
+/**
+ * Evaluates a results file or folder against a ground truth on disk.
+ *
+ * @param gtPath a COCO instances JSON or a VOC root (`Annotations/`, `ImageSets/Main/<set>.txt`)
+ * @param resultsPath a COCO results JSON (with a COCO ground truth) or a folder of per-class VOC
+ *   detection files (with a VOC root)
+ * @param options.metrics the metrics (default: `coco` for COCO ground truth, `voc07` and `voc`
+ *   for a VOC root)
+ * @param options.set the VOC image set (default `test`, or the only list there)
+ * @throws FileError for a missing or malformed file; RangeError when the two forms are mixed
+ */
+export async function evaluateFiles(
+  gtPath: string,
+  resultsPath: string,
+  options: { metrics?: EvalMetric[]; set?: string } = {},
+): Promise<EvalReport> {
+  const gtIsVoc = await isDirectory(gtPath);
+  const resultsAreVoc = await isDirectory(resultsPath);
+  if (gtIsVoc !== resultsAreVoc) {
+    throw new RangeError(
+      gtIsVoc
+        ? `a VOC root as ground truth needs a folder of per-class detection files, got the file ${resultsPath}`
+        : `a COCO ground truth needs a COCO results JSON file, got the folder ${resultsPath}`,
+    );
+  }
+  const metrics = options.metrics ?? (gtIsVoc ? ["voc07", "voc"] : ["coco"]);
+  let images: Map<string, VocGtObject[]>, dets: Record<string, VocDetection[]>, classes: string[];
+  let coco: { gt: CocoInstances; results: CocoResult[] } | undefined;
+  if (gtIsVoc) {
+    const gt = await readVocGroundTruth(gtPath, options.set);
+    images = gt.images;
+    dets = await readVocDetections(resultsPath, { set: gt.set, imageIds: new Set(images.keys()) });
+    classes = [
+      ...new Set([...[...images.values()].flat().map((o) => o.name), ...Object.keys(dets)]),
+    ].sort();
+  } else {
+    coco = await loadCocoPair(gtPath, resultsPath);
+    ({ images, dets, classes } = cocoToVoc(coco.gt, coco.results));
+  }
+  const report: EvalReport = {
+    format: gtIsVoc ? "voc" : "coco",
+    numImages: images.size,
+    classes: classRows(images, classes),
+  };
+  if (metrics.includes("coco")) {
+    coco ??= vocToCoco(images, dets, classes);
+    report.coco = evaluateCoco(coco.gt, coco.results);
+  }
+  if (metrics.includes("voc07")) report.voc07 = evaluateVoc(images, dets, { use07: true, classes });
+  if (metrics.includes("voc")) report.voc = evaluateVoc(images, dets, { use07: false, classes });
+  return report;
+}

@@ -1,0 +1,44 @@
+/**
+ * Writing files so that a reader never sees half of one and a failed write loses nothing: the
+ * bytes go to a temporary file beside the target, which is then renamed over it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeFileAtomic } from "./atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/a.json`, '{"ok":true}');
+ * assert.equal(await Deno.readTextFile(`${dir}/a.json`), '{"ok":true}');
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.json"]);
+ * ```
+ *
+ * @module
+ */
+
+/** Writes `data` (bytes or UTF-8 text) to `path` through a temporary file and a rename. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+    else await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Synchronous twin of {@link writeFileAtomic}, for start-up code that cannot await. */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    if (typeof data === "string") Deno.writeTextFileSync(tmp, data);
+    else Deno.writeFileSync(tmp, data);
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* nothing was written */ }
+    throw err;
+  }
+}

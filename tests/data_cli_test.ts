@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const RACCOON = new URL("../fixtures/datasets/raccoon_voc", import.meta.url).pathname;
+
+async function ssd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("ssd data check passes a clean VOC dataset with a summary and exit 0", async () => {
+  const r = await ssd("data", "check", RACCOON);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    `${RACCOON}: voc, 5 images, 5 objects, 1 classes: 0 errors, 0 warnings\n`,
+  );
+  assert.match(r.stderr, /note: classes inferred from the annotations: raccoon/);
+});
+
+Deno.test("ssd data check prints <file>: <problem> lines, one error line, exit 1; --json is machine-readable", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const d of ["images", "labels"]) await Deno.mkdir(`${root}/${d}`);
+    await Deno.writeTextFile(`${root}/classes.txt`, "cat\n");
+    await Deno.copyFile(`${RACCOON}/JPEGImages/raccoon-39.jpg`, `${root}/images/good.jpg`);
+    await Deno.writeTextFile(`${root}/images/bad.png`, "text\n");
+    await Deno.writeTextFile(`${root}/labels/good.txt`, "0 0.5 0.5 0.5 0.5\n");
+    await Deno.writeTextFile(`${root}/labels/bad.txt`, "0 0.5 0.5 0 0.5\n");
+    const r = await ssd("data", "check", root);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stdout.trim().split("\n"), [
+      `${root}/labels/bad.txt: line 1: zero-area box [0.5, 0.5, 0, 0.5]`,
+      `${root}/images/bad.png: not a JPEG or PNG image`,
+      `${root}: yolo, 2 images, 1 objects, 1 classes: 2 errors, 0 warnings`,
+    ]);
+    assert.equal(r.stderr, `error: ${root}: 2 errors found by ssd data check\n`);
+    const j = await ssd("data", "check", root, "--json");
+    assert.equal(j.code, 1);
+    const report = JSON.parse(j.stdout);
+    assert.equal(report.errors, 2);
+    assert.deepEqual(report.problems[1], { file: `${root}/images/bad.png`, severity: "error", message: "not a JPEG or PNG image" });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("ssd data check on a missing path: one-line error, exit 1", async () => {
+  const r = await ssd("data", "check", "/no/such/dataset");
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, "error: /no/such/dataset: no such file\n");
+});
+
+Deno.test("ssd data stats --json counts classes, instances and box sizes", async () => {
+  const r = await ssd("data", "stats", RACCOON, "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.images, 5);
+  assert.equal(s.objects, 5);
+  assert.deepEqual(s.classes, [{ name: "raccoon", instances: 5, images: 5, difficult: 0 }]);
+  assert.equal(s.relativeSize.counts.reduce((a: number, b: number) => a + b, 0), 5);
+  // Areas: 259·194 = 50246, 275·183 = 50325, 225·225 = 50625, 226·223 = 50398, 250·172 = 43000.
+  assert.deepEqual(s.imageSize, { min: [250, 172], max: [225, 225] });
+});
+
+Deno.test("ssd data show --out draws the ground truth; --augment draws augmented samples", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await ssd("data", "show", RACCOON, "--out", out, "--n", "2");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n"), [`${out}/raccoon-131.png`, `${out}/raccoon-150.png`]);
+    const a = await ssd("data", "show", RACCOON, "--out", out, "--n", "2", "--augment", "--seed", "3");
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(a.stdout.trim().split("\n").filter((l) => l.endsWith("_aug3.png")).length, 2);
+    const png = await Deno.readFile(`${out}/raccoon-131.png`);
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("ssd data synth writes a dataset that ssd data check passes", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await ssd("data", "synth", "--out", out, "--n", "4", "--seed", "2", "--size", "96");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /4 images, \d+ objects \(voc\)/);
+    const c = await ssd("data", "check", out);
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+    assert.match(c.stdout, /voc, 4 images, \d+ objects, \d classes: 0 errors/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("ssd data rejects bad flag values at parse time with exit 2", async () => {
+  const r = await ssd("data", "show", RACCOON, "--out", "/tmp/x", "--n", "0");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /expected an integer ≥ 1/);
+});

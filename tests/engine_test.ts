@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { backendInfo, initBackend, probeWebGpuAdapter } from "../lib/engine/tfjs.ts";
+import { maxAbsDiff, runConvCheck } from "../lib/engine/check.ts";
+import { onnxruntimeAvailable } from "../lib/engine/onnx.ts";
+
+Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp");
+
+Deno.test("initBackend() starts wasm with 2 threads and SIMD, matching cpu on the conv check", async () => {
+  await initBackend("cpu");
+  const reference = await runConvCheck();
+  const info = await initBackend("wasm", { threads: 2 });
+  assert.equal(info.name, "wasm");
+  assert.equal(tf.getBackend(), "wasm");
+  assert.equal(info.threads, 2, `threads: ${info.note ?? ""}`);
+  assert.equal(info.simd, true);
+  assert.deepEqual(backendInfo(), info);
+  const out = await runConvCheck();
+  assert.ok(maxAbsDiff(out, reference) < 1e-5, `max diff ${maxAbsDiff(out, reference)}`);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) await runConvCheck();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("initBackend('auto') takes WebGPU only on a real adapter", async () => {
+  const adapter = await probeWebGpuAdapter();
+  const info = await initBackend("auto", { threads: 2 });
+  if (adapter === null || adapter.isFallbackAdapter) {
+    assert.equal(info.name, "wasm");
+    assert.match(info.note ?? "", /^auto chose wasm: /);
+  } else {
+    assert.equal(info.name, "webgpu");
+  }
+});
+
+Deno.test("probeWebGpuAdapter() reports limits or null, never throws", async () => {
+  const adapter = await probeWebGpuAdapter();
+  if (adapter !== null) {
+    assert.ok(adapter.maxStorageBufferBindingSize >= 128 * 1024 * 1024);
+    assert.equal(typeof adapter.isFallbackAdapter, "boolean");
+  }
+});
+
+Deno.test("onnxruntimeAvailable() loads onnxruntime-node", async () => {
+  const status = await onnxruntimeAvailable();
+  assert.equal(status.ok, true, status.error);
+  assert.match(status.version ?? "", /^1\.20\./);
+});

@@ -1,0 +1,31 @@
+/** Shared set-up of the model tests: backends and little-endian float32 fixture files. */
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../lib/engine/tfjs.ts";
+
+/** Makes `name` the current tfjs backend, starting it once per process. */
+export async function useBackend(name: "cpu" | "wasm"): Promise<void> {
+  if (tf.findBackend(name)) {
+    await tf.setBackend(name);
+    return;
+  }
+  await initBackend(name);
+}
+
+/** Reads a headerless little-endian float32 file. */
+export async function readF32(path: string | URL): Promise<Float32Array> {
+  const bytes = await Deno.readFile(path);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+/** max |a − b| / max(1, |b|) over all elements, and max |a − b|. */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; abs: number } {
+  if (a.length !== b.length) throw new RangeError(`length ${a.length} vs ${b.length}`);
+  let rel = 0;
+  let abs = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    abs = Math.max(abs, d);
+    rel = Math.max(rel, d / Math.max(1, Math.abs(b[i])));
+  }
+  return { rel, abs };
+}

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { loadModel } from "../lib/model/load.ts";
+import { maxDiff, readF32, useBackend } from "./model_helpers.ts";
+
+// torchvision 0.14 models with random weights saved by torch, a fixed input and torchvision's
+// raw head outputs, made by fixtures/models/make_model_fixtures.py into generated/ (too large
+// to commit). Tolerance: max |ours − torch| ≤ 1e-4 · max(1, |torch|).
+const GEN = new URL("../fixtures/models/generated/", import.meta.url);
+
+async function requireFixture(file: string): Promise<URL> {
+  const url = new URL(file, GEN);
+  try {
+    await Deno.stat(url);
+  } catch {
+    throw new Error(
+      `missing fixture fixtures/models/generated/${file}: run /usr/bin/python3 fixtures/models/make_model_fixtures.py`,
+    );
+  }
+  return url;
+}
+
+const CASES = [
+  { file: "ssdlite320", config: "ssdlite320", size: 320, priors: 3234 },
+  { file: "ssd300_vgg16", config: "ssd300-coco", size: 300, priors: 8732 },
+];
+
+for (const c of CASES) {
+  Deno.test(`loadModel(${c.file}.pth) reproduces torchvision's bbox_regression and cls_logits`, async () => {
+    await useBackend("wasm");
+    const pth = await requireFixture(`${c.file}.pth`);
+    const model = await loadModel(decodeURIComponent(pth.pathname));
+    try {
+      assert.equal(model.config.name, c.config);
+      const input = await readF32(await requireFixture(`${c.file}_input.bin`));
+      const x = tf.tensor4d(input, [1, c.size, c.size, 3]);
+      const { loc, logits } = model.predict(x);
+      assert.deepEqual(loc.shape, [1, c.priors, 4]);
+      assert.deepEqual(logits.shape, [1, c.priors, 91]);
+      const dLoc = maxDiff(
+        await loc.data(),
+        await readF32(await requireFixture(`${c.file}_bbox_regression.bin`)),
+      );
+      const dLogits = maxDiff(
+        await logits.data(),
+        await readF32(await requireFixture(`${c.file}_cls_logits.bin`)),
+      );
+      tf.dispose([x, loc, logits]);
+      assert.ok(dLoc.rel <= 1e-4, `bbox_regression: ${JSON.stringify(dLoc)}`);
+      assert.ok(dLogits.rel <= 1e-4, `cls_logits: ${JSON.stringify(dLogits)}`);
+    } finally {
+      model.dispose();
+    }
+  });
+}
