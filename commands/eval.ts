@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
+import { backendOption, parseUnit } from "./options.ts";
 
 const METRICS = ["coco", "voc07", "voc", "all"] as const;
 
@@ -39,19 +40,23 @@ export function evalCommand() {
     )
     .option("--json", "print the results as JSON")
     .option("--plots <dir>", "write precision/recall curves as PNG files into this folder")
-    .option("--model <model>", "detect with this model first (with --data)")
-    .option("--data <dataset>", "dataset to detect on, then evaluate (with --model)")
+    .option(
+      "--model <model>",
+      "detect with this model first (a shipped name, .safetensors or .pth; with --data)",
+    )
+    .option(
+      "--data <dataset>",
+      "dataset to detect on, then evaluate: a VOC root, COCO JSON or YOLO folder (with --model)",
+    )
+    .option("--arch <name>", "the config a .pth or .safetensors model follows (default: inferred)")
+    .option(
+      "--score <t>",
+      "with --model: keep detections above this (default: the model's)",
+      parseUnit,
+    )
+    .addOption(backendOption())
+    .option("-q, --quiet", "no progress on stderr")
     .action(async (opts) => {
-      if (opts.model !== undefined || opts.data !== undefined) {
-        throw new UsageError(
-          "eval --model/--data (detect, then evaluate) arrives with `ssd detect`; for now run detection yourself and pass --gt and --results",
-        );
-      }
-      if (opts.gt === undefined || opts.results === undefined) {
-        throw new UsageError("eval needs --gt <path> and --results <path>");
-      }
-      const { evaluateFiles } = await import("../lib/eval/evaluate.ts");
-      const { evalReportJson, formatEvalTable } = await import("../lib/eval/report.ts");
       const metric = opts.metric;
       const metrics = metric === undefined
         ? undefined
@@ -60,15 +65,46 @@ export function evalCommand() {
         : [metric];
       const started = performance.now();
       let report;
-      try {
-        report = await evaluateFiles(opts.gt, opts.results, {
-          metrics: metrics && [...metrics],
+      if (opts.model !== undefined || opts.data !== undefined) {
+        if (opts.model === undefined || opts.data === undefined) {
+          throw new UsageError(
+            "--model and --data go together (detect with the model on the data, then evaluate)",
+          );
+        }
+        if (opts.gt !== undefined || opts.results !== undefined) {
+          throw new UsageError("give either --gt and --results, or --model and --data, not both");
+        }
+        const { runModelEval } = await import("./eval_model.ts");
+        const run = await runModelEval({
+          model: opts.model,
+          data: opts.data,
+          arch: opts.arch,
+          backend: opts.backend,
           set: opts.set,
+          score: opts.score,
+          metrics: metrics && [...metrics],
+          quiet: opts.quiet ?? false,
         });
-      } catch (err) {
-        if (err instanceof RangeError) throw new UsageError(err.message);
-        throw err;
+        report = run.report;
+        if (run.failed > 0) Deno.exitCode = 1;
+      } else {
+        if (opts.gt === undefined || opts.results === undefined) {
+          throw new UsageError(
+            "eval needs --gt <path> and --results <path>, or --model and --data",
+          );
+        }
+        const { evaluateFiles } = await import("../lib/eval/evaluate.ts");
+        try {
+          report = await evaluateFiles(opts.gt, opts.results, {
+            metrics: metrics && [...metrics],
+            set: opts.set,
+          });
+        } catch (err) {
+          if (err instanceof RangeError) throw new UsageError(err.message);
+          throw err;
+        }
       }
+      const { evalReportJson, formatEvalTable } = await import("../lib/eval/report.ts");
       console.error(
         `evaluated ${report.numImages} images in ${
           ((performance.now() - started) / 1000).toFixed(2)

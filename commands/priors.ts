@@ -65,7 +65,6 @@ function formatTable(
 
 /** Writes the priors as JSON to a temporary file, then renames it into place. */
 async function writeDump(file: string, priors: Float32Array): Promise<void> {
-  const { FileError } = await import("../lib/errors.ts");
   const rows: string[] = [];
   // The shortest decimal that reads back as the same float32 (at most 9 digits).
   const num = (v: number) => {
@@ -80,12 +79,6 @@ async function writeDump(file: string, priors: Float32Array): Promise<void> {
       `[${num(priors[i])},${num(priors[i + 1])},${num(priors[i + 2])},${num(priors[i + 3])}]`,
     );
   }
-  const tmp = `${file}.tmp-${Deno.pid}`;
-  try {
-    await Deno.writeTextFile(tmp, `[${rows.join(",\n")}]\n`);
-    await Deno.rename(tmp, file);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw new FileError(file, `cannot write: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const { writeFileAtomic } = await import("../lib/io/atomic.ts");
+  await writeFileAtomic(file, `[${rows.join(",\n")}]\n`);
 }

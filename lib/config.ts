@@ -81,7 +81,11 @@ export interface ModelConfig {
   classes: string[];
   priors: {
     layers: PriorLayer[];
-    /** Clamp the center-form priors to [0, 1] (torchvision `clip=True`, UltraFace); Caffe: false. */
+    /**
+     * Clamp the widths and heights of the center-form priors to [0, 1] (torchvision
+     * `clip=True`; UltraFace clamps all four values, which changes nothing more for its priors);
+     * Caffe: false. Centers are never clamped: torchvision's SSD300 has centers at 1.0133.
+     */
     clip: boolean;
   };
   /** Box coding variances `[center, size]`: 0.1, 0.2 (= torchvision BoxCoder weights 10, 10, 5, 5). */

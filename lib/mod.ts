@@ -4,6 +4,44 @@
  * Boxes inside the library are normalized `[0, 1]` corner form `xyxy`; priors are center form
  * `cxcywh`. Class index 0 is background.
  *
+ * The small API: `loadDetector(model)` → `detector.detect(image, opts)` → `detector.dispose()`.
+ * A backend must be chosen first (`initBackend("auto")`); the library never picks one itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initBackend, loadDetector, readImage } from "./mod.ts";
+ * await initBackend("wasm");
+ * const detector = await loadDetector("face-slim-320");
+ * const faces = await detector.detect(await readImage(new URL("../samples/faces.jpg", import.meta.url).pathname));
+ * assert.equal(faces.length, 8);
+ * detector.dispose();
+ * ```
+ *
  * @module
  */
 export * from "./errors.ts";
+export * from "./classes.ts";
+export * from "./config.ts";
+export * from "./priors.ts";
+export * from "./boxes.ts";
+export * from "./match.ts";
+export { type LossOptions, type LossTargets, type LossTerms, multiboxLoss } from "./loss.ts";
+export * from "./nms.ts";
+export * from "./detector.ts";
+export * from "./model/mod.ts";
+export * from "./io/mod.ts";
+export * from "./engine/mod.ts";
+export * from "./eval/mod.ts";
+export { evaluateDataset } from "./eval/dataset_eval.ts";
+export type * from "./data/types.ts";
+export * from "./data/image.ts";
+export { loadDataset, readDataset } from "./data/dataset.ts";
+export { checkDataset } from "./data/check.ts";
+export { datasetStats } from "./data/stats.ts";
+export { writeSynthDataset } from "./data/synth.ts";
+export { augmentSample } from "./data/augment.ts";
+export { makeRng } from "./data/rng.ts";
+export { expandInputs } from "./data/inputs.ts";
+export { parseVocXml, readVocImageSet } from "./data/voc.ts";
+export { readCocoInstances, readCocoResults } from "./data/coco.ts";

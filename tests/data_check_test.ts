@@ -4,7 +4,7 @@
  * and keep checking the other images.
  */
 import assert from "node:assert/strict";
-import { type CheckReport, checkDataset } from "../lib/data/check.ts";
+import { checkDataset, type CheckReport } from "../lib/data/check.ts";
 import { writeImage } from "../lib/data/image.ts";
 
 const RACCOON = new URL("../fixtures/datasets/raccoon_voc", import.meta.url).pathname;
@@ -29,7 +29,8 @@ async function brokenVoc(edit?: (xml: string) => string, id = "raccoon-150"): Pr
   return root;
 }
 
-const setBox = (b: string) => (xml: string) => xml.replace(/<bndbox>[\s\S]*?<\/bndbox>/, `<bndbox>${b}</bndbox>`);
+const setBox = (b: string) => (xml: string) =>
+  xml.replace(/<bndbox>[\s\S]*?<\/bndbox>/, `<bndbox>${b}</bndbox>`);
 const box = (x1: number | string, y1: number | string, x2: number | string, y2: number | string) =>
   setBox(`<xmin>${x1}</xmin><ymin>${y1}</ymin><xmax>${x2}</xmax><ymax>${y2}</ymax>`);
 
@@ -58,15 +59,51 @@ Deno.test("checkDataset() passes the clean raccoon subset", async () => {
 });
 
 const VOC_CASES: [string, (xml: string) => string, RegExp][] = [
-  ["swapped coordinates", box(187, 62, 80, 169), /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): swapped coordinates \[186, 61, 80, 169\]/],
-  ["float coordinates", box(80.5, 62, 187, 169.25), /^\/Annotations\/raccoon-150.xml: warning: object 1 \(raccoon\): float coordinates \[80.5, 62, 187, 169.25\]/],
-  ["normalized coordinates", box(0.1, 0.2, 0.5, 0.9), /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): coordinates \[0.1, 0.2, 0.5, 0.9\] look normalized/],
-  ["zero-area box", box(80, 62, 79, 169), /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): zero-area box \[79, 61, 79, 169\]/],
-  ["box entirely outside", box(300, 10, 350, 50), /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): box \[299, 9, 350, 50\] entirely outside the 275×183 image/],
-  ["box partly outside", box(200, 100, 300, 190), /^\/Annotations\/raccoon-150.xml: warning: object 1 \(raccoon\): box \[199, 99, 300, 190\] extends outside the 275×183 image/],
-  ["empty image", (xml) => xml.replace(/<object>[\s\S]*<\/object>/, ""), /^\/Annotations\/raccoon-150.xml: warning: no objects/],
-  ["wrong size in the annotation", (xml) => xml.replace("<width>275</width>", "<width>550</width>"), /^\/JPEGImages\/raccoon-150.jpg: error: size 275×183 differs from the annotation's 550×183/],
-  ["malformed XML", (xml) => xml.replace("</annotation>", ""), /^\/Annotations\/raccoon-150.xml: error: not valid XML/],
+  [
+    "swapped coordinates",
+    box(187, 62, 80, 169),
+    /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): swapped coordinates \[186, 61, 80, 169\]/,
+  ],
+  [
+    "float coordinates",
+    box(80.5, 62, 187, 169.25),
+    /^\/Annotations\/raccoon-150.xml: warning: object 1 \(raccoon\): float coordinates \[80.5, 62, 187, 169.25\]/,
+  ],
+  [
+    "normalized coordinates",
+    box(0.1, 0.2, 0.5, 0.9),
+    /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): coordinates \[0.1, 0.2, 0.5, 0.9\] look normalized/,
+  ],
+  [
+    "zero-area box",
+    box(80, 62, 79, 169),
+    /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): zero-area box \[79, 61, 79, 169\]/,
+  ],
+  [
+    "box entirely outside",
+    box(300, 10, 350, 50),
+    /^\/Annotations\/raccoon-150.xml: error: object 1 \(raccoon\): box \[299, 9, 350, 50\] entirely outside the 275×183 image/,
+  ],
+  [
+    "box partly outside",
+    box(200, 100, 300, 190),
+    /^\/Annotations\/raccoon-150.xml: warning: object 1 \(raccoon\): box \[199, 99, 300, 190\] extends outside the 275×183 image/,
+  ],
+  [
+    "empty image",
+    (xml) => xml.replace(/<object>[\s\S]*<\/object>/, ""),
+    /^\/Annotations\/raccoon-150.xml: warning: no objects/,
+  ],
+  [
+    "wrong size in the annotation",
+    (xml) => xml.replace("<width>275</width>", "<width>550</width>"),
+    /^\/JPEGImages\/raccoon-150.jpg: error: size 275×183 differs from the annotation's 550×183/,
+  ],
+  [
+    "malformed XML",
+    (xml) => xml.replace("</annotation>", ""),
+    /^\/Annotations\/raccoon-150.xml: error: not valid XML/,
+  ],
 ];
 
 for (const [name, edit, pattern] of VOC_CASES) {
@@ -81,11 +118,18 @@ for (const [name, edit, pattern] of VOC_CASES) {
 }
 
 Deno.test("checkDataset() reports unknown classes against the given class list", async () => {
-  await withDataset(await brokenVoc((x) => x.replace("<name>raccoon</name>", "<name>racoon</name>")), async (root) => {
-    const report = await checkDataset(root, { classes: ["raccoon"] });
-    assertHas(report, root, /^\/Annotations\/raccoon-150.xml: error: object 1 \(racoon\): unknown class "racoon"/);
-    assert.equal(report.errors, 1);
-  });
+  await withDataset(
+    await brokenVoc((x) => x.replace("<name>raccoon</name>", "<name>racoon</name>")),
+    async (root) => {
+      const report = await checkDataset(root, { classes: ["raccoon"] });
+      assertHas(
+        report,
+        root,
+        /^\/Annotations\/raccoon-150.xml: error: object 1 \(racoon\): unknown class "racoon"/,
+      );
+      assert.equal(report.errors, 1);
+    },
+  );
 });
 
 Deno.test("checkDataset() reports duplicate ids in a VOC image set", async () => {
@@ -107,7 +151,10 @@ Deno.test("checkDataset() reports missing, truncated, non-image and unreadable i
     await Deno.remove(`${dir}/raccoon-151.jpg`);
     await Deno.writeTextFile(`${dir}/raccoon-151.png`, "not an image\n");
     const ann = `${root}/Annotations/raccoon-151.xml`;
-    await Deno.writeTextFile(ann, (await Deno.readTextFile(ann)).replace("raccoon-151.jpg", "raccoon-151.png"));
+    await Deno.writeTextFile(
+      ann,
+      (await Deno.readTextFile(ann)).replace("raccoon-151.jpg", "raccoon-151.png"),
+    );
     await Deno.remove(`${dir}/raccoon-159.jpg`);
     await Deno.mkdir(`${dir}/raccoon-159.jpg`);
     const report = await checkDataset(root);
@@ -130,16 +177,24 @@ Deno.test("checkDataset() on COCO: duplicate ids, unknown category and image, ne
     await Deno.mkdir(`${root}/images`);
     await writeImage(`${root}/images/a.png`, { width: 40, height: 30, data: new Uint8Array(3600) });
     const json = `${root}/instances.json`;
-    await Deno.writeTextFile(json, JSON.stringify({
-      images: [{ id: 1, file_name: "a.png", width: 40, height: 30 }, { id: 1, file_name: "b.png", width: 4, height: 4 }],
-      annotations: [
-        { id: 5, image_id: 1, category_id: 1, bbox: [1.5, 2.25, 10, 5] },
-        { id: 5, image_id: 1, category_id: 1, bbox: [20, 10, -8, 5] },
-        { id: 6, image_id: 1, category_id: 4, bbox: [1, 1, 2, 2] },
-        { id: 7, image_id: 3, category_id: 1, bbox: [1, 1, 2, 2] },
-      ],
-      categories: [{ id: 1, name: "cat" }],
-    }));
+    await Deno.writeTextFile(
+      json,
+      JSON.stringify({
+        images: [{ id: 1, file_name: "a.png", width: 40, height: 30 }, {
+          id: 1,
+          file_name: "b.png",
+          width: 4,
+          height: 4,
+        }],
+        annotations: [
+          { id: 5, image_id: 1, category_id: 1, bbox: [1.5, 2.25, 10, 5] },
+          { id: 5, image_id: 1, category_id: 1, bbox: [20, 10, -8, 5] },
+          { id: 6, image_id: 1, category_id: 4, bbox: [1, 1, 2, 2] },
+          { id: 7, image_id: 3, category_id: 1, bbox: [1, 1, 2, 2] },
+        ],
+        categories: [{ id: 1, name: "cat" }],
+      }),
+    );
     const report = await checkDataset(json);
     const got = lines(report, root);
     assert.deepEqual(got, [
@@ -159,22 +214,30 @@ Deno.test("checkDataset() on YOLO: bad lines, unknown class, pixels instead of n
     await Deno.mkdir(`${root}/labels`);
     await Deno.writeTextFile(`${root}/classes.txt`, "cat\ndog\n");
     const img = { width: 20, height: 10, data: new Uint8Array(600) };
-    for (const n of ["a.png", "b.png", "c.png", "c.jpg"]) await writeImage(`${root}/images/${n}`, img);
-    await Deno.writeTextFile(`${root}/labels/a.txt`, "0 0.5 0.5 0.2 0.2\n2 0.5 0.5 0.2 0.2\n1 12 5 4 4\n0.5 0.5 0.5 0.2 0.2\n1 0.5 0.5\n");
+    for (const n of ["a.png", "b.png", "c.png", "c.jpg"]) {
+      await writeImage(`${root}/images/${n}`, img);
+    }
+    await Deno.writeTextFile(
+      `${root}/labels/a.txt`,
+      "0 0.5 0.5 0.2 0.2\n2 0.5 0.5 0.2 0.2\n1 12 5 4 4\n0.5 0.5 0.5 0.2 0.2\n1 0.5 0.5\n",
+    );
     await Deno.writeTextFile(`${root}/labels/c.txt`, "1 0.5 0.5 0.5 0.5\n");
     await Deno.writeTextFile(`${root}/labels/orphan.txt`, "0 0.5 0.5 0.2 0.2\n");
     await Deno.symlink(`${root}/images/loop`, `${root}/images/loop`);
     const report = await checkDataset(root);
     const got = lines(report, root);
-    for (const want of [
-      "/labels/a.txt: error: line 2: unknown class 2 (2 names)",
-      "/labels/a.txt: error: line 3: coordinates [12, 5, 4, 4] outside [0, 1] (YOLO wants normalized cx cy w h, not pixels)",
-      "/labels/a.txt: error: line 4: class must be an integer index, got 0.5",
-      '/labels/a.txt: error: line 5: expected "class cx cy w h", got "1 0.5 0.5"',
-      "/images/c.png: error: duplicate id \"c\": also " + `${root}/images/c.jpg`,
-      "/images/b.png: warning: no label file " + `${root}/labels/b.txt (read as an image without objects)`,
-      "/labels/orphan.txt: error: label file without an image",
-    ]) assert.ok(got.includes(want), `missing ${want}:\n${got.join("\n")}`);
+    for (
+      const want of [
+        "/labels/a.txt: error: line 2: unknown class 2 (2 names)",
+        "/labels/a.txt: error: line 3: coordinates [12, 5, 4, 4] outside [0, 1] (YOLO wants normalized cx cy w h, not pixels)",
+        "/labels/a.txt: error: line 4: class must be an integer index, got 0.5",
+        '/labels/a.txt: error: line 5: expected "class cx cy w h", got "1 0.5 0.5"',
+        '/images/c.png: error: duplicate id "c": also ' + `${root}/images/c.jpg`,
+        "/images/b.png: warning: no label file " +
+        `${root}/labels/b.txt (read as an image without objects)`,
+        "/labels/orphan.txt: error: label file without an image",
+      ]
+    ) assert.ok(got.includes(want), `missing ${want}:\n${got.join("\n")}`);
     assert.ok(got.some((l) => l.startsWith("/images/loop: error: cannot read:")), got.join("\n"));
     assert.equal(report.images, 3);
     assert.equal(report.objects, 2); // a's first line and c's line
@@ -185,7 +248,10 @@ Deno.test("checkDataset() is an error when no image has objects", async () => {
   await withDataset(await brokenVoc(), async (root) => {
     for (const id of IDS) {
       const f = `${root}/Annotations/${id}.xml`;
-      await Deno.writeTextFile(f, (await Deno.readTextFile(f)).replace(/<object>[\s\S]*<\/object>/, ""));
+      await Deno.writeTextFile(
+        f,
+        (await Deno.readTextFile(f)).replace(/<object>[\s\S]*<\/object>/, ""),
+      );
     }
     const report = await checkDataset(root, { classes: ["raccoon"] });
     assertHas(report, root, /^: error: no objects in the whole dataset/);

@@ -5,7 +5,16 @@ const RACCOON = new URL("../fixtures/datasets/raccoon_voc", import.meta.url).pat
 
 async function ssd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", MAIN, ...args],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      MAIN,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -44,7 +53,11 @@ Deno.test("ssd data check prints <file>: <problem> lines, one error line, exit 1
     assert.equal(j.code, 1);
     const report = JSON.parse(j.stdout);
     assert.equal(report.errors, 2);
-    assert.deepEqual(report.problems[1], { file: `${root}/images/bad.png`, severity: "error", message: "not a JPEG or PNG image" });
+    assert.deepEqual(report.problems[1], {
+      file: `${root}/images/bad.png`,
+      severity: "error",
+      message: "not a JPEG or PNG image",
+    });
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -73,8 +86,22 @@ Deno.test("ssd data show --out draws the ground truth; --augment draws augmented
   try {
     const r = await ssd("data", "show", RACCOON, "--out", out, "--n", "2");
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split("\n"), [`${out}/raccoon-131.png`, `${out}/raccoon-150.png`]);
-    const a = await ssd("data", "show", RACCOON, "--out", out, "--n", "2", "--augment", "--seed", "3");
+    assert.deepEqual(r.stdout.trim().split("\n"), [
+      `${out}/raccoon-131.png`,
+      `${out}/raccoon-150.png`,
+    ]);
+    const a = await ssd(
+      "data",
+      "show",
+      RACCOON,
+      "--out",
+      out,
+      "--n",
+      "2",
+      "--augment",
+      "--seed",
+      "3",
+    );
     assert.equal(a.code, 0, a.stderr);
     assert.equal(a.stdout.trim().split("\n").filter((l) => l.endsWith("_aug3.png")).length, 2);
     const png = await Deno.readFile(`${out}/raccoon-131.png`);

@@ -4,13 +4,23 @@ import { writeImage } from "../lib/data/image.ts";
 import { FileError } from "../lib/errors.ts";
 
 const RACCOON = new URL("../fixtures/datasets/raccoon_voc", import.meta.url).pathname;
-const blank = (width: number, height: number) => ({ width, height, data: new Uint8Array(width * height * 3) });
+const blank = (width: number, height: number) => ({
+  width,
+  height,
+  data: new Uint8Array(width * height * 3),
+});
 
 Deno.test("loadDataset() reads a VOC root: set, inferred classes, 1-based boxes to 0-based", async () => {
   const ds = await loadDataset(RACCOON);
   assert.equal(ds.format, "voc");
   assert.deepEqual(ds.classes, ["raccoon"]);
-  assert.deepEqual(ds.samples.map((s) => s.id), ["raccoon-131", "raccoon-150", "raccoon-151", "raccoon-159", "raccoon-39"]);
+  assert.deepEqual(ds.samples.map((s) => s.id), [
+    "raccoon-131",
+    "raccoon-150",
+    "raccoon-151",
+    "raccoon-159",
+    "raccoon-39",
+  ]);
   const s = ds.samples[0];
   // raccoon-131.xml: size 259x194, bndbox 1 1 199 184 (1-based inclusive).
   assert.deepEqual([s.width, s.height], [259, 194]);
@@ -34,19 +44,30 @@ Deno.test("loadDataset() reads COCO: [x,y,w,h] to corners, category ids to sorte
   await Deno.mkdir(`${root}/annotations`);
   await Deno.mkdir(`${root}/val`);
   await writeImage(`${root}/val/a.png`, blank(40, 30));
-  await Deno.writeTextFile(`${root}/annotations/instances_val.json`, JSON.stringify({
-    images: [{ id: 7, file_name: "a.png", width: 40, height: 30 }, { id: 9, file_name: "b.png", width: 8, height: 8 }],
-    annotations: [
-      { id: 1, image_id: 7, category_id: 18, bbox: [2, 3, 10, 5], area: 50, iscrowd: 0 },
-      { id: 2, image_id: 7, category_id: 3, bbox: [0.5, 1.5, 4, 4], area: 16, iscrowd: 1 },
-    ],
-    categories: [{ id: 18, name: "dog" }, { id: 3, name: "car" }],
-  }));
+  await Deno.writeTextFile(
+    `${root}/annotations/instances_val.json`,
+    JSON.stringify({
+      images: [{ id: 7, file_name: "a.png", width: 40, height: 30 }, {
+        id: 9,
+        file_name: "b.png",
+        width: 8,
+        height: 8,
+      }],
+      annotations: [
+        { id: 1, image_id: 7, category_id: 18, bbox: [2, 3, 10, 5], area: 50, iscrowd: 0 },
+        { id: 2, image_id: 7, category_id: 3, bbox: [0.5, 1.5, 4, 4], area: 16, iscrowd: 1 },
+      ],
+      categories: [{ id: 18, name: "dog" }, { id: 3, name: "car" }],
+    }),
+  );
   for (const path of [`${root}/annotations/instances_val.json`, root]) {
     const ds = await loadDataset(path);
     assert.equal(ds.format, "coco");
     assert.deepEqual(ds.classes, ["car", "dog"]);
-    assert.deepEqual(ds.samples.map((s) => [s.id, s.imagePath]), [["7", `${root}/val/a.png`], ["9", `${root}/val/b.png`]]);
+    assert.deepEqual(ds.samples.map((s) => [s.id, s.imagePath]), [["7", `${root}/val/a.png`], [
+      "9",
+      `${root}/val/b.png`,
+    ]]);
     assert.deepEqual(ds.samples[0].objects, [
       { bboxPx: [2, 3, 12, 8], classIndex: 1, difficult: false },
       { bboxPx: [0.5, 1.5, 4.5, 5.5], classIndex: 0, difficult: true },
@@ -58,12 +79,17 @@ Deno.test("loadDataset() reads COCO: [x,y,w,h] to corners, category ids to sorte
 
 Deno.test("loadDataset() reads YOLO: names from data.yaml, normalized cx cy w h scaled by the image size", async () => {
   const root = await Deno.makeTempDir();
-  for (const d of ["images/train", "labels/train"]) await Deno.mkdir(`${root}/${d}`, { recursive: true });
+  for (const d of ["images/train", "labels/train"]) {
+    await Deno.mkdir(`${root}/${d}`, { recursive: true });
+  }
   await writeImage(`${root}/images/train/a.png`, blank(100, 50));
   await writeImage(`${root}/images/train/b.png`, blank(20, 20));
   await Deno.writeTextFile(`${root}/labels/train/a.txt`, "1 0.5 0.5 0.2 0.4\n0 0.1 0.1 0.2 0.2\n");
   await Deno.writeTextFile(`${root}/labels/train/b.txt`, "");
-  await Deno.writeTextFile(`${root}/data.yaml`, "path: .\ntrain: images/train\nnames:\n  0: cat\n  1: hot dog\n");
+  await Deno.writeTextFile(
+    `${root}/data.yaml`,
+    "path: .\ntrain: images/train\nnames:\n  0: cat\n  1: hot dog\n",
+  );
   const ds = await loadDataset(root, { set: "train" });
   assert.equal(ds.format, "yolo");
   assert.deepEqual(ds.classes, ["cat", "hot dog"]);
@@ -81,7 +107,10 @@ Deno.test("readDataset() rejects a folder that is no dataset, naming the formats
   const root = await Deno.makeTempDir();
   await assert.rejects(readDataset(root), (err: Error) => {
     assert.ok(err instanceof FileError);
-    assert.match(err.reason, /not a dataset: expected a VOC root \(Annotations\/\), a COCO instances JSON, or a YOLO folder/);
+    assert.match(
+      err.reason,
+      /not a dataset: expected a VOC root \(Annotations\/\), a COCO instances JSON, or a YOLO folder/,
+    );
     return true;
   });
   await Deno.writeTextFile(`${root}/x.txt`, "");

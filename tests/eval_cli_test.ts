@@ -133,10 +133,10 @@ Deno.test("ssd eval --plots writes PNG precision/recall curves", async () => {
   }
 });
 
-Deno.test("ssd eval --model gives a usage error until ssd detect exists", async () => {
-  const r = await ssd("eval", "--model", "tiny", "--data", "x");
-  assert.equal(r.code, 2);
-  oneLineError(r.stderr, /^error: .*arrives with `ssd detect`/);
+Deno.test("ssd eval --model --data on a missing dataset is one line naming it, exit 1", async () => {
+  const r = await ssd("eval", "--model", "face-slim-320", "--data", "no/such/dataset");
+  assert.equal(r.code, 1);
+  oneLineError(r.stderr, /^error: no\/such\/dataset: /);
 });
 
 Deno.test("ssd eval reports bad input as one line naming the file, exit 1", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FileError } from "../lib/errors.ts";
-import { writeImage } from "../lib/data/image_codec.ts";
+import { writeImage } from "../lib/data/image.ts";
 import { type Batch, createLoader, type LoaderOptions } from "../lib/data/loader.ts";
 import type { Dataset, Sample } from "../lib/data/types.ts";
 

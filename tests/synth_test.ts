@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SYNTH_CLASSES } from "../lib/classes.ts";
 import { readCocoInstances } from "../lib/data/coco.ts";
-import { readImage } from "../lib/data/image_codec.ts";
+import { readImage } from "../lib/data/image.ts";
 import { makeRng } from "../lib/data/rng.ts";
 import { makeSynthImage, writeSynthDataset } from "../lib/data/synth.ts";
 import { rasterizeShape, type SynthShape } from "../lib/data/synth_draw.ts";

@@ -106,7 +106,10 @@ function checkObjects(
         return;
       }
       if (x1 < 0 || y1 < 0 || x2 > W || y2 > H) {
-        problems.warn(file, say(`${label}: box ${box} extends outside the ${W}×${H} image (clipped in training)`));
+        problems.warn(
+          file,
+          say(`${label}: box ${box} extends outside the ${W}×${H} image (clipped in training)`),
+        );
       }
     }
     if (x2 - x1 < 1 || y2 - y1 < 1) {

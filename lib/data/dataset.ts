@@ -10,7 +10,7 @@
  * @module
  */
 import { FileError } from "../errors.ts";
-import { type CocoInstances, readCocoInstances } from "./coco.ts";
+import { readCocoDataset } from "./coco_dataset.ts";
 import { describeReadError } from "./image_codec.ts";
 import { probeImageSize } from "./image_size.ts";
 import { type DatasetProblem, formatBox, ProblemList } from "./problems.ts";
@@ -45,7 +45,7 @@ async function stat(path: string): Promise<Deno.FileInfo | undefined> {
   }
 }
 
-const trimSlash = (p: string) => p.length > 1 ? p.replace(/\/+$/, "") : p;
+const trimSlash = (p: string): string => p.length > 1 ? p.replace(/\/+$/, "") : p;
 
 /**
  * Reads a dataset, collecting problems in single files instead of throwing.
@@ -87,7 +87,7 @@ export async function readDataset(
     if (!path.endsWith(".json")) {
       throw new FileError(path, "not a dataset: expected a COCO instances .json or a folder");
     }
-    dataset = await readCoco(path, opts, problems, notes);
+    dataset = await readCocoDataset(path, opts, problems, notes);
   } else if (await stat(`${path}/Annotations`)) {
     dataset = await readVoc(path, opts, problems, notes);
   } else if (await isYoloDataset(path)) {
@@ -106,7 +106,7 @@ export async function readDataset(
         "not a dataset: expected a VOC root (Annotations/), a COCO instances JSON, or a YOLO folder (images/ + labels/, classes.txt)",
       );
     }
-    dataset = await readCoco(json, opts, problems, notes);
+    dataset = await readCocoDataset(json, opts, problems, notes);
   }
   return { dataset, problems: problems.items, notes };
 }
@@ -228,12 +228,20 @@ async function readVoc(
         problems[normalized ? "error" : "warn"](
           file,
           normalized
-            ? `${where}: coordinates ${formatBox(o.bbox)} look normalized to [0, 1]; VOC wants pixels`
-            : `${where}: float coordinates ${formatBox(o.bbox)} (VOC boxes are integer pixels; some loaders truncate or crash)`,
+            ? `${where}: coordinates ${
+              formatBox(o.bbox)
+            } look normalized to [0, 1]; VOC wants pixels`
+            : `${where}: float coordinates ${
+              formatBox(o.bbox)
+            } (VOC boxes are integer pixels; some loaders truncate or crash)`,
         );
       }
       const [xmin, ymin, xmax, ymax] = o.bbox;
-      objects.push({ bboxPx: [xmin - 1, ymin - 1, xmax, ymax], classIndex, difficult: o.difficult });
+      objects.push({
+        bboxPx: [xmin - 1, ymin - 1, xmax, ymax],
+        classIndex,
+        difficult: o.difficult,
+      });
     });
     const imagePath = await vocImagePath(root, id, ann.filename);
     samples.push({ id, imagePath, width: ann.width, height: ann.height, objects });
@@ -268,82 +276,4 @@ async function vocImagePath(root: string, id: string, filename: string): Promise
     if ((await stat(`${dir}/${name}`))?.isFile) return `${dir}/${name}`;
   }
   return `${dir}/${filename !== "" ? filename : `${id}.jpg`}`;
-}
-
-// --------------------------------------------------------------------------------------- COCO
-
-async function cocoImageDir(json: string, data: CocoInstances, opts: DatasetOptions) {
-  if (opts.images !== undefined) return trimSlash(opts.images);
-  const dir = json.includes("/") ? json.slice(0, json.lastIndexOf("/")) : ".";
-  const parent = dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : ".";
-  const split = /instances_(.+)\.json$/.exec(json)?.[1];
-  const candidates = [`${dir}/images`, dir, `${parent}/images`, parent];
-  if (split !== undefined) {
-    candidates.unshift(`${parent}/${split}`, `${parent}/images/${split}`, `${dir}/${split}`);
-  }
-  const first = data.images[0]?.file_name;
-  for (const c of candidates) {
-    if (first !== undefined && (await stat(`${c}/${first}`))?.isFile) return c;
-  }
-  return candidates.find((c) => c === `${dir}/images`) ?? dir;
-}
-
-async function readCoco(
-  json: string,
-  opts: DatasetOptions,
-  problems: ProblemList,
-  notes: string[],
-): Promise<Dataset> {
-  const data = await readCocoInstances(json);
-  const imageDir = await cocoImageDir(json, data, opts);
-  notes.push(`images in ${imageDir}`);
-  const cats = new Map<number, string>();
-  for (const c of data.categories) {
-    if (cats.has(c.id)) problems.error(json, `duplicate category id ${c.id}`);
-    cats.set(c.id, c.name);
-  }
-  const sortedIds = [...cats.keys()].sort((a, b) => a - b);
-  const classes = opts.classes ?? sortedIds.map((id) => cats.get(id)!);
-  const classOf = new Map(
-    sortedIds.map((id) => [id, classes.indexOf(cats.get(id)!)] as [number, number]),
-  );
-  const samples = new Map<number, Sample>();
-  for (const img of data.images) {
-    if (samples.has(img.id)) {
-      problems.error(json, `duplicate image id ${img.id} (${img.file_name})`);
-      continue;
-    }
-    samples.set(img.id, {
-      id: String(img.id),
-      imagePath: `${imageDir}/${img.file_name}`,
-      width: img.width,
-      height: img.height,
-      objects: [],
-    });
-  }
-  const annIds = new Set<number>();
-  for (const a of data.annotations) {
-    const where = `annotation ${a.id}`;
-    if (annIds.has(a.id)) problems.error(json, `duplicate annotation id ${a.id}`);
-    annIds.add(a.id);
-    const sample = samples.get(a.image_id);
-    if (sample === undefined) {
-      problems.error(json, `${where}: unknown image id ${a.image_id}`);
-      continue;
-    }
-    const classIndex = classOf.get(a.category_id) ?? -1;
-    if (classIndex < 0) {
-      problems.error(json, `${where}: unknown category id ${a.category_id}`);
-      continue;
-    }
-    const [x, y, w, h] = a.bbox;
-    if (w < 0 || h < 0) {
-      problems.error(
-        json,
-        `${where} (image ${a.image_id}): negative width or height ${formatBox(a.bbox)} (COCO boxes are [x, y, w, h], not corners)`,
-      );
-    }
-    sample.objects.push({ bboxPx: [x, y, x + w, y + h], classIndex, difficult: a.iscrowd === 1 });
-  }
-  return { format: "coco", root: json, classes, samples: [...samples.values()] };
 }

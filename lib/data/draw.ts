@@ -7,6 +7,7 @@
  */
 import { Image } from "imagescript";
 import type { RgbImage } from "./types.ts";
+import { renderText } from "./text.ts";
 
 /** One box to draw. */
 export interface DrawBox {
@@ -41,41 +42,6 @@ const PALETTE: [number, number, number][] = [
   [188, 189, 34],
   [23, 190, 207],
 ];
-
-const FONT_URL = new URL("../../assets/fonts/DejaVuSans-Bold.ttf", import.meta.url);
-let fontBytes: Promise<Uint8Array> | undefined;
-
-function loadFont(): Promise<Uint8Array> {
-  fontBytes ??= Deno.readFile(FONT_URL).catch((err) => {
-    fontBytes = undefined;
-    throw new Error(`Cannot draw labels: cannot read the font ${FONT_URL.pathname}: ${err}`);
-  });
-  return fontBytes;
-}
-
-/**
- * imagescript 1.3's text renderer calls `Deno.core.encode`, which Deno 2 no longer exposes.
- * While text renders, a minimal `Deno.core` with `encode`/`decode` stands in for it, and is
- * removed again afterwards so nothing else sees it.
- */
-let shimUsers = 0;
-
-async function renderText(font: Uint8Array, size: number, text: string, ink: number) {
-  const deno = Deno as unknown as Record<string, unknown>;
-  const shim = !("core" in deno) || shimUsers > 0;
-  if (shim) {
-    shimUsers++;
-    deno.core ??= {
-      encode: (s: string) => new TextEncoder().encode(s),
-      decode: (b: Uint8Array) => new TextDecoder().decode(b),
-    };
-  }
-  try {
-    return await Image.renderText(font, size, text, ink);
-  } finally {
-    if (shim && --shimUsers === 0) delete deno.core;
-  }
-}
 
 function colourOf(box: DrawBox): [number, number, number] {
   let index = box.classIndex;
@@ -164,7 +130,6 @@ export async function drawDetections(
       throw new RangeError(`Cannot draw detections: ${name} must be > 0, got ${v}`);
     }
   }
-  const font = await loadFont();
   const rendered = new Map<string, Image>();
   // Frames first, then tags, so a neighbour's frame never crosses a tag's text.
   for (const box of boxes) {
@@ -184,7 +149,7 @@ export async function drawDetections(
     const key = `${ink}:${label}`;
     let text = rendered.get(key);
     if (text === undefined) {
-      text = await renderText(font, size, label, ink);
+      text = await renderText(label, size, ink);
       rendered.set(key, text);
     }
     const pad = Math.max(1, Math.round(size / 6));

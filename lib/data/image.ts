@@ -29,4 +29,4 @@ export {
 } from "./image_codec.ts";
 export { resizeBilinearCv2 } from "./resize.ts";
 export { applyOrientation, readJpegOrientation } from "./exif.ts";
-export { type DrawBox, type DrawOptions, drawDetections } from "./draw.ts";
+export { type DrawBox, drawDetections, type DrawOptions } from "./draw.ts";

@@ -17,6 +17,7 @@ import { FileError } from "../errors.ts";
 import { applyOrientation, readJpegOrientation } from "./exif.ts";
 import { decodeJpegRgb, encodeJpegRgb, type JpegDecodeResult } from "./jpeg_codec.ts";
 import { encodePngRgb } from "./png_encode.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbImage } from "./types.ts";
 
 function isPng(b: Uint8Array): boolean {
@@ -248,12 +249,5 @@ export async function writeImage(path: string, img: RgbImage): Promise<void> {
   if (ext === "png") bytes = await encodePng(img);
   else if (ext === "jpg" || ext === "jpeg") bytes = await encodeJpeg(img);
   else throw new FileError(path, "unsupported image type (use .png, .jpg or .jpeg)");
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw new FileError(path, `cannot write: ${(err as Error).message}`, { cause: err });
-  }
+  await writeFileAtomic(path, bytes);
 }

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import decodeWasm, { init as initDecoder } from "npm:@jsquash/jpeg@1.5.0/decode.js";
-import encodeWasm from "npm:@jsquash/jpeg@1.5.0/encode.js";
+import decodeWasm, { init as initDecoder } from "@jsquash/jpeg/decode.js";
+import encodeWasm from "@jsquash/jpeg/encode.js";
 import type { RgbImage } from "./types.ts";
 
 /** Messages libjpeg printed during the current (synchronous) decode. */

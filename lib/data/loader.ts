@@ -136,7 +136,7 @@ function reviveError(e: Record<string, string | undefined>): Error {
  * ```ts
  * import assert from "node:assert/strict";
  * import { createLoader } from "./loader.ts";
- * import { writeImage } from "./image_codec.ts";
+ * import { writeImage } from "./image.ts";
  * const dir = await Deno.makeTempDir();
  * await writeImage(`${dir}/a.png`, { width: 8, height: 8, data: new Uint8Array(192).fill(128) });
  * const sample = { id: "a", imagePath: `${dir}/a.png`, width: 8, height: 8,

@@ -6,8 +6,7 @@
  * @module
  */
 import { type AugmentOptions, augmentSample, type BoxPx } from "./augment.ts";
-import { readImage } from "./image_codec.ts";
-import { resizeBilinearCv2 } from "./resize.ts";
+import { readImage, resizeBilinearCv2 } from "./image.ts";
 import { makeRng } from "./rng.ts";
 
 /** Everything needed to prepare one sample; plain data, so it can be posted to a worker. */
@@ -49,7 +48,7 @@ const NO_AUGMENT: AugmentOptions = { photometric: false, zoomOut: 1, crop: false
  * ```ts
  * import assert from "node:assert/strict";
  * import { prepareSample } from "./loader_sample.ts";
- * import { writeImage } from "./image_codec.ts";
+ * import { writeImage } from "./image.ts";
  * const dir = await Deno.makeTempDir();
  * await writeImage(`${dir}/a.png`, { width: 4, height: 2, data: new Uint8Array(24).fill(200) });
  * const s = await prepareSample({

@@ -76,7 +76,9 @@ export function encodePngRgb(img: RgbImage, level = 6): Uint8Array {
   const { width, height, data } = img;
   if (data.length !== width * height * 3) {
     throw new RangeError(
-      `Cannot encode PNG: expected ${width}×${height}×3 = ${width * height * 3} bytes, got ${data.length}`,
+      `Cannot encode PNG: expected ${width}×${height}×3 = ${
+        width * height * 3
+      } bytes, got ${data.length}`,
     );
   }
   const rowBytes = width * 3;

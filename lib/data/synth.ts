@@ -17,7 +17,8 @@
  */
 import { SYNTH_CLASSES } from "../classes.ts";
 import { FileError } from "../errors.ts";
-import { writeImage } from "./image_codec.ts";
+import { writeImage } from "./image.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { makeRng, mixSeed, randInt, type Rng, uniform } from "./rng.ts";
 import { drawBackground, paintShape, rasterizeShape, type SynthShape } from "./synth_draw.ts";
 import type { RgbImage } from "./types.ts";
@@ -117,17 +118,6 @@ function contrastingColor(canvas: Uint8Array, pixels: number[], rng: Rng) {
   return color;
 }
 
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw new FileError(path, `cannot write: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 function vocXml(file: string, size: number, objects: SynthObject[]): string {
   const objs = objects.map(({ classIndex, boxPx: [x1, y1, x2, y2], truncated }) =>
     `  <object>\n    <name>${SYNTH_CLASSES[classIndex]}</name>\n    <pose>Unspecified</pose>\n` +
@@ -185,7 +175,7 @@ export async function writeSynthDataset(
     await writeImage(`${imageDir}/${id}.jpg`, image);
     ids.push(id);
     if (format === "voc") {
-      await writeTextAtomic(`${out}/Annotations/${id}.xml`, vocXml(`${id}.jpg`, size, objects));
+      await writeFileAtomic(`${out}/Annotations/${id}.xml`, vocXml(`${id}.jpg`, size, objects));
     } else {
       coco.images.push({ id: i + 1, file_name: `${id}.jpg`, width: size, height: size });
       for (const { classIndex, boxPx: [x1, y1, x2, y2] } of objects) {
@@ -205,11 +195,11 @@ export async function writeSynthDataset(
   }
   if (format === "voc") {
     const nTrain = n === 1 ? 1 : Math.min(n - 1, Math.round(n * 0.8));
-    await writeTextAtomic(
+    await writeFileAtomic(
       `${out}/ImageSets/Main/train.txt`,
       ids.slice(0, nTrain).join("\n") + "\n",
     );
-    await writeTextAtomic(
+    await writeFileAtomic(
       `${out}/ImageSets/Main/val.txt`,
       ids.slice(nTrain).map((s) => s + "\n").join(""),
     );
@@ -220,7 +210,7 @@ export async function writeSynthDataset(
       supercategory: "shape",
     }));
     const info = { description: `ssd synthetic shapes, seed ${seed}, size ${size}` };
-    await writeTextAtomic(
+    await writeFileAtomic(
       `${out}/annotations.json`,
       JSON.stringify({ info, images: coco.images, annotations: coco.annotations, categories }),
     );

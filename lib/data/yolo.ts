@@ -181,7 +181,10 @@ export async function readYoloDataset(
     if (labels.delete(labelRel)) {
       objects.push(...await readLabelFile(`${labelDir}/${labelRel}`, classes, problems));
     } else {
-      problems.warn(imagePath, `no label file ${labelDir}/${labelRel} (read as an image without objects)`);
+      problems.warn(
+        imagePath,
+        `no label file ${labelDir}/${labelRel} (read as an image without objects)`,
+      );
     }
     samples.push({ id: stem, imagePath, width: 0, height: 0, objects });
   }
@@ -208,7 +211,10 @@ async function readLabelFile(
     const fields = line.trim().split(/\s+/);
     const nums = fields.map(Number);
     if (fields.length !== 5 || nums.some((v) => !Number.isFinite(v))) {
-      problems.error(file, `${where}: expected "class cx cy w h", got ${JSON.stringify(line.trim())}`);
+      problems.error(
+        file,
+        `${where}: expected "class cx cy w h", got ${JSON.stringify(line.trim())}`,
+      );
       return;
     }
     const [cls, cx, cy, w, h] = nums;
@@ -223,7 +229,9 @@ async function readLabelFile(
     if ([cx, cy, w, h].some((v) => v < 0 || v > 1)) {
       problems.error(
         file,
-        `${where}: coordinates ${formatBox([cx, cy, w, h])} outside [0, 1] (YOLO wants normalized cx cy w h, not pixels)`,
+        `${where}: coordinates ${
+          formatBox([cx, cy, w, h])
+        } outside [0, 1] (YOLO wants normalized cx cy w h, not pixels)`,
       );
       return;
     }
@@ -259,7 +267,12 @@ export function scaleYoloBoxes(sample: Sample, width: number, height: number): S
     height,
     objects: sample.objects.map((o) => ({
       ...o,
-      bboxPx: [o.bboxPx[0] * width, o.bboxPx[1] * height, o.bboxPx[2] * width, o.bboxPx[3] * height],
+      bboxPx: [
+        o.bboxPx[0] * width,
+        o.bboxPx[1] * height,
+        o.bboxPx[2] * width,
+        o.bboxPx[3] * height,
+      ],
     })),
   };
 }

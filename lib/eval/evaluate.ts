@@ -196,13 +196,29 @@ export async function evaluateFiles(
     coco = await loadCocoPair(gtPath, resultsPath);
     ({ images, dets, classes } = cocoToVoc(coco.gt, coco.results));
   }
+  return evaluateForms({ format: gtIsVoc ? "voc" : "coco", images, dets, classes, coco }, metrics);
+}
+
+/** Ground truth and detections in VOC form, and in COCO form when the input had it. */
+export interface EvalInputs {
+  format: "coco" | "voc";
+  images: Map<string, VocGtObject[]>;
+  dets: Record<string, VocDetection[]>;
+  classes: string[];
+  /** The COCO form (keeps COCO `area` fields); made from the VOC form when absent. */
+  coco?: { gt: CocoInstances; results: CocoResult[] };
+}
+
+/** Runs the metrics asked for on inputs already in memory. */
+export function evaluateForms(inputs: EvalInputs, metrics: EvalMetric[]): EvalReport {
+  const { images, dets, classes } = inputs;
   const report: EvalReport = {
-    format: gtIsVoc ? "voc" : "coco",
+    format: inputs.format,
     numImages: images.size,
     classes: classRows(images, classes),
   };
   if (metrics.includes("coco")) {
-    coco ??= vocToCoco(images, dets, classes);
+    const coco = inputs.coco ?? vocToCoco(images, dets, classes);
     report.coco = evaluateCoco(coco.gt, coco.results);
   }
   if (metrics.includes("voc07")) report.voc07 = evaluateVoc(images, dets, { use07: true, classes });

@@ -14,15 +14,10 @@ import {
 } from "./coco.ts";
 import type { EvalReport } from "./evaluate.ts";
 import { formatFixed3 } from "./report.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]+/g, "_");
-}
-
-async function writeFile(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
 }
 
 /**
@@ -36,7 +31,7 @@ export async function writeEvalPlots(dir: string, report: EvalReport): Promise<s
   const written: string[] = [];
   const emit = async (file: string, curves: PrCurve[], title: string) => {
     const path = `${dir}/${file}`;
-    await writeFile(path, await drawPrCurves(curves, { title }));
+    await writeFileAtomic(path, await drawPrCurves(curves, { title }));
     written.push(path);
   };
   const coco = report.coco;

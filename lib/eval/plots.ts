@@ -5,7 +5,7 @@
  * @module
  */
 import { Image } from "imagescript";
-import { createRequire } from "node:module";
+import { renderText } from "../data/text.ts";
 
 /** One curve: points `(recall[i], precision[i])`, both in `[0, 1]`, joined in order. */
 export interface PrCurve {
@@ -40,29 +40,8 @@ const PALETTE = [
 ];
 const MAX_LEGEND = 20;
 
-let fontCache: Uint8Array | undefined;
 /** Rendered labels (tick values, axis titles recur in every chart). */
 const textCache = new Map<string, Image>();
-async function font(): Promise<Uint8Array> {
-  if (fontCache === undefined) {
-    // imagescript 1.3's text renderer calls `Deno.core.encode/decode`, gone in Deno 2: give it
-    // the standard encoders (only when missing).
-    if (!("core" in Deno)) {
-      const encoder = new TextEncoder(), decoder = new TextDecoder();
-      Object.defineProperty(Deno, "core", {
-        value: {
-          encode: (s: string) => encoder.encode(s),
-          decode: (b: Uint8Array) => decoder.decode(b),
-        },
-        configurable: true,
-      });
-    }
-    const require = createRequire(import.meta.url);
-    fontCache = await Deno.readFile(require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf"));
-  }
-  return fontCache;
-}
-
 /** Sets one pixel (0-based) if inside the image. */
 function plot(img: Image, x: number, y: number, color: number): void {
   x = Math.round(x);
@@ -113,7 +92,7 @@ async function text(
   const key = `${options.size ?? 14}|${options.rotate ? 1 : 0}|${value}`;
   let rendered = textCache.get(key);
   if (rendered === undefined) {
-    rendered = await Image.renderText(await font(), options.size ?? 14, value, 0x000000ff);
+    rendered = await renderText(value, options.size ?? 14, 0x000000ff);
     if (options.rotate) rendered = rotateLeft(rendered);
     if (textCache.size < 512) textCache.set(key, rendered);
   }

@@ -15,22 +15,41 @@
  * @module
  */
 
-/** Writes `data` (bytes or UTF-8 text) to `path` through a temporary file and a rename. */
+import { FileError } from "../errors.ts";
+
+function cannotWrite(path: string, err: unknown): FileError {
+  const why = err instanceof Deno.errors.NotFound
+    ? "its folder does not exist"
+    : err instanceof Error
+    ? err.message
+    : String(err);
+  return new FileError(path, `cannot write: ${why}`, { cause: err });
+}
+
+function tempName(path: string): string {
+  return `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+}
+
+/**
+ * Writes `data` (bytes or UTF-8 text) to `path` through a temporary file and a rename.
+ *
+ * @throws {FileError} naming `path` when it cannot be written; the old file is then intact.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const tmp = tempName(path);
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data);
     else await Deno.writeFile(tmp, data);
     await Deno.rename(tmp, path);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
-    throw err;
+    throw cannotWrite(path, err);
   }
 }
 
 /** Synchronous twin of {@link writeFileAtomic}, for start-up code that cannot await. */
 export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const tmp = tempName(path);
   try {
     if (typeof data === "string") Deno.writeTextFileSync(tmp, data);
     else Deno.writeFileSync(tmp, data);
@@ -39,6 +58,6 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
     try {
       Deno.removeSync(tmp);
     } catch { /* nothing was written */ }
-    throw err;
+    throw cannotWrite(path, err);
   }
 }

@@ -115,8 +115,12 @@ export function batchNorm(
   const { channels } = opts;
   const eps = opts.eps ?? 1e-5;
   const momentum = opts.momentum ?? 0.1;
-  const gamma = store.add(`${name}.weight`, [channels], { init: { kind: "constant", value: 1 } }) as tf.Variable<tf.Rank.R1>;
-  const beta = store.add(`${name}.bias`, [channels], { init: { kind: "constant", value: 0 } }) as tf.Variable<tf.Rank.R1>;
+  const gamma = store.add(`${name}.weight`, [channels], {
+    init: { kind: "constant", value: 1 },
+  }) as tf.Variable<tf.Rank.R1>;
+  const beta = store.add(`${name}.bias`, [channels], {
+    init: { kind: "constant", value: 0 },
+  }) as tf.Variable<tf.Rank.R1>;
   const mean = store.add(`${name}.running_mean`, [channels], {
     init: { kind: "constant", value: 0 },
     trainable: false,

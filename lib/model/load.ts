@@ -86,10 +86,13 @@ function configFromMetadata(meta: Record<string, string>, file: string): ModelCo
     try {
       cfg = JSON.parse(meta.config) as ModelConfig;
     } catch {
-      throw new FileError(file, "metadata \"config\" is not valid JSON");
+      throw new FileError(file, 'metadata "config" is not valid JSON');
     }
     if (!cfg?.arch || !Array.isArray(cfg.imageSize) || !Array.isArray(cfg.priors?.layers)) {
-      throw new FileError(file, "metadata \"config\" is not a model config (arch, imageSize, priors)");
+      throw new FileError(
+        file,
+        'metadata "config" is not a model config (arch, imageSize, priors)',
+      );
     }
   } else if (meta.model && MODEL_NAMES.includes(meta.model)) {
     cfg = getConfig(meta.model);
@@ -103,7 +106,7 @@ function configFromMetadata(meta: Record<string, string>, file: string): ModelCo
       const bg = /^(__)?background(__)?$/i.test(classes[0] ?? "");
       cfg = { ...cfg, classes: bg ? classes.slice(1) : classes };
     } catch {
-      throw new FileError(file, "metadata \"classes\" is not a JSON list of names");
+      throw new FileError(file, 'metadata "classes" is not a JSON list of names');
     }
   }
   return cfg;

@@ -20,7 +20,15 @@
 import type { ModelConfig } from "../config.ts";
 import { boxesPerCell, numClasses } from "../config.ts";
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNorm, conv2d, hardSwish, type Layer, relu6, sequential, squeezeExcite } from "./layers.ts";
+import {
+  batchNorm,
+  conv2d,
+  hardSwish,
+  type Layer,
+  relu6,
+  sequential,
+  squeezeExcite,
+} from "./layers.ts";
 import type { Init, ParamStore } from "./params.ts";
 import { type Network, ssdliteHead } from "./heads.ts";
 
@@ -28,17 +36,32 @@ const EPS = 0.001; // torchvision ssdlite: BatchNorm2d(eps=0.001, momentum=0.03)
 const INIT: Init = { kind: "normal", std: 0.03 };
 
 type Act = "RE" | "HS" | "RE6" | null;
-const ACTS: Record<Exclude<Act, null>, Layer> = { RE: (x) => tf.relu(x), HS: hardSwish, RE6: relu6 };
+const ACTS: Record<Exclude<Act, null>, Layer> = {
+  RE: (x) => tf.relu(x),
+  HS: hardSwish,
+  RE6: relu6,
+};
 
 /** torchvision `Conv2dNormActivation`: `{name}.0` conv (no bias, padding (k−1)/2), `{name}.1` BN, act. */
 function convBnAct(
   store: ParamStore,
   name: string,
-  spec: { inChannels: number; outChannels: number; kernel: number; stride?: number; depthwise?: boolean },
+  spec: {
+    inChannels: number;
+    outChannels: number;
+    kernel: number;
+    stride?: number;
+    depthwise?: boolean;
+  },
   act: Act,
 ): Layer {
   const layers = [
-    conv2d(store, `${name}.0`, { ...spec, padding: (spec.kernel - 1) / 2, bias: false, init: INIT }),
+    conv2d(store, `${name}.0`, {
+      ...spec,
+      padding: (spec.kernel - 1) / 2,
+      bias: false,
+      init: INIT,
+    }),
     batchNorm(store, `${name}.1`, { channels: spec.outChannels, eps: EPS, momentum: 0.03 }),
   ];
   if (act) layers.push(ACTS[act]);
@@ -87,7 +110,9 @@ function invertedResidualParts(
   const parts: Layer[] = [];
   let j = 0;
   if (exp !== inC) {
-    parts.push(convBnAct(store, childName(j++), { inChannels: inC, outChannels: exp, kernel: 1 }, act));
+    parts.push(
+      convBnAct(store, childName(j++), { inChannels: inC, outChannels: exp, kernel: 1 }, act),
+    );
   }
   parts.push(
     convBnAct(
@@ -98,9 +123,17 @@ function invertedResidualParts(
     ),
   );
   if (se) {
-    parts.push(squeezeExcite(store, childName(j++), { channels: exp, squeeze: makeDivisible(exp / 4), init: INIT }));
+    parts.push(
+      squeezeExcite(store, childName(j++), {
+        channels: exp,
+        squeeze: makeDivisible(exp / 4),
+        init: INIT,
+      }),
+    );
   }
-  parts.push(convBnAct(store, childName(j++), { inChannels: exp, outChannels: out, kernel: 1 }, null));
+  parts.push(
+    convBnAct(store, childName(j++), { inChannels: exp, outChannels: out, kernel: 1 }, null),
+  );
   return parts;
 }
 
@@ -119,7 +152,12 @@ export function buildMobilenetSsdlite(store: ParamStore, cfg: ModelConfig): Netw
     );
   }
   const f0: Layer[] = [
-    convBnAct(store, "backbone.features.0.0", { inChannels: 3, outChannels: 16, kernel: 3, stride: 2 }, "HS"),
+    convBnAct(store, "backbone.features.0.0", {
+      inChannels: 3,
+      outChannels: 16,
+      kernel: 3,
+      stride: 2,
+    }, "HS"),
   ];
   for (let i = 1; i <= 12; i++) {
     f0.push(invertedResidual(store, `backbone.features.0.${i}`, LARGE_REDUCED[i - 1]));
@@ -136,7 +174,12 @@ export function buildMobilenetSsdlite(store: ParamStore, cfg: ModelConfig): Netw
     ...c4.slice(1),
     invertedResidual(store, "backbone.features.1.1", LARGE_REDUCED[13]),
     invertedResidual(store, "backbone.features.1.2", LARGE_REDUCED[14]),
-    convBnAct(store, "backbone.features.1.3", { inChannels: 80, outChannels: 480, kernel: 1 }, "HS"),
+    convBnAct(
+      store,
+      "backbone.features.1.3",
+      { inChannels: 80, outChannels: 480, kernel: 1 },
+      "HS",
+    ),
   );
   // torchvision `_extra_block(in, out)`: 1×1 to out/2, depthwise 3×3 stride 2, 1×1 to out.
   const extras = [[480, 512], [512, 256], [256, 256], [256, 128]].map(([inC, out], k) => {
@@ -144,7 +187,13 @@ export function buildMobilenetSsdlite(store: ParamStore, cfg: ModelConfig): Netw
     const mid = out / 2;
     return sequential(
       convBnAct(store, `${p}.0`, { inChannels: inC, outChannels: mid, kernel: 1 }, "RE6"),
-      convBnAct(store, `${p}.1`, { inChannels: mid, outChannels: mid, kernel: 3, stride: 2, depthwise: true }, "RE6"),
+      convBnAct(store, `${p}.1`, {
+        inChannels: mid,
+        outChannels: mid,
+        kernel: 3,
+        stride: 2,
+        depthwise: true,
+      }, "RE6"),
       convBnAct(store, `${p}.2`, { inChannels: mid, outChannels: out, kernel: 1 }, "RE6"),
     );
   });

@@ -122,7 +122,9 @@ class Ssd implements SsdModel {
         const [fh, fw] = this.config.priors.layers[i].featureSize;
         if (m.shape[1] !== fh || m.shape[2] !== fw) {
           throw new RangeError(
-            `${this.config.name}: source map ${i} is ${m.shape[1]}×${m.shape[2]}, the priors expect ${fh}×${fw}`,
+            `${this.config.name}: source map ${i} is ${m.shape[1]}×${
+              m.shape[2]
+            }, the priors expect ${fh}×${fw}`,
           );
         }
       });
@@ -142,7 +144,9 @@ class Ssd implements SsdModel {
         mismatched.push(`${name} expected [${e.torchShape}] got [${t.shape}]`);
       }
     }
-    const unexpected = [...sd.keys()].filter((k) => !store.entries.has(k) && !store.counters.has(k));
+    const unexpected = [...sd.keys()].filter((k) =>
+      !store.entries.has(k) && !store.counters.has(k)
+    );
     const problems: string[] = [];
     if (mismatched.length) problems.push(`shape mismatch: ${listSome(mismatched)}`);
     if (strict && missing.length) problems.push(`missing keys: ${listSome(missing)}`);
@@ -174,7 +178,11 @@ class Ssd implements SsdModel {
       const data = tf.tidy(() => perm ? tf.transpose(e.variable, perm) : tf.clone(e.variable));
       const values = data.dataSync() as Float32Array;
       data.dispose();
-      out.set(name, { dtype: "float32", shape: [...e.torchShape], data: Float32Array.from(values) });
+      out.set(name, {
+        dtype: "float32",
+        shape: [...e.torchShape],
+        data: Float32Array.from(values),
+      });
       const counter = name.replace(/running_var$/, "num_batches_tracked");
       if (counter !== name && this.#store.counters.has(counter)) {
         const tracked: TensorData = {

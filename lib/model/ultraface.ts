@@ -17,7 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { boxesPerCell, type ModelConfig, numClasses } from "../config.ts";
-import { batchNorm, type ConvSpec, conv2d, type Layer, reluLayer, sequential } from "./layers.ts";
+import { batchNorm, conv2d, type ConvSpec, type Layer, reluLayer, sequential } from "./layers.ts";
 import type { ParamStore } from "./params.ts";
 import { composeHead, type Network } from "./heads.ts";
 
@@ -159,7 +159,9 @@ export function buildUltraface(store: ParamStore, cfg: ModelConfig): Network {
   dw.forEach(([inC, outC, stride], k) => {
     const i = k + 1;
     base.push(
-      rfb && i === 7 ? basicRfb(store, "base_net.7") : convDw(store, `base_net.${i}`, inC, outC, stride),
+      rfb && i === 7
+        ? basicRfb(store, "base_net.7")
+        : convDw(store, `base_net.${i}`, inC, outC, stride),
     );
   });
   const stage0 = sequential(...base.slice(0, 8));

@@ -21,13 +21,25 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { boxesPerCell, type ModelConfig, numClasses } from "../config.ts";
-import { conv2d, type Layer, l2Norm, maxPool, reluLayer, sequential } from "./layers.ts";
+import { conv2d, l2Norm, type Layer, maxPool, reluLayer, sequential } from "./layers.ts";
 import type { Init, ParamStore } from "./params.ts";
 import { type Network, ssdHead } from "./heads.ts";
 
 /** VGG16 configuration "D" up to conv4_3: channels, or "M" / "C" (ceil-mode) max pools. */
 const VGG_TO_CONV4_3: (number | "M" | "C")[] = [
-  64, 64, "M", 128, 128, "M", 256, 256, 256, "C", 512, 512, 512,
+  64,
+  64,
+  "M",
+  128,
+  128,
+  "M",
+  256,
+  256,
+  256,
+  "C",
+  512,
+  512,
+  512,
 ];
 
 /** One conv + ReLU. */

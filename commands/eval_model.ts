@@ -1,0 +1,70 @@
+/**
+ * `ssd eval --model M --data D`: detect over every image of a VOC, COCO or YOLO dataset, then
+ * evaluate with the same code as `ssd eval --gt … --results …`. Loaded lazily.
+ */
+import { FileError, UsageError } from "../lib/errors.ts";
+import { loadDataset } from "../lib/data/dataset.ts";
+import { readImage } from "../lib/data/image.ts";
+import { loadDetector } from "../lib/detector.ts";
+import { initBackend } from "../lib/engine/tfjs.ts";
+import { type DatasetDetection, evaluateDataset } from "../lib/eval/dataset_eval.ts";
+import type { EvalMetric, EvalReport } from "../lib/eval/evaluate.ts";
+
+/** Flags of the detect-then-evaluate path. */
+export interface ModelEvalOptions {
+  model: string;
+  data: string;
+  arch?: string;
+  backend: "auto" | "wasm" | "webgpu" | "cpu";
+  set?: string;
+  score?: number;
+  metrics?: EvalMetric[];
+  quiet: boolean;
+}
+
+/** Detects on the dataset and evaluates; per-image failures are reported and counted. */
+export async function runModelEval(
+  opts: ModelEvalOptions,
+): Promise<{ report: EvalReport; failed: number }> {
+  const dataset = await loadDataset(opts.data, { set: opts.set });
+  if (dataset.samples.length === 0) throw new FileError(opts.data, "the dataset has no images");
+  await initBackend(opts.backend);
+  const detector = await loadDetector(opts.model, { arch: opts.arch });
+  const shared = detector.config.classes.filter((c) => dataset.classes.includes(c));
+  if (shared.length === 0) {
+    detector.dispose();
+    throw new UsageError(
+      `model ${detector.config.name} (${detector.config.classes.slice(0, 5).join(", ")}…) ` +
+        `shares no class name with ${opts.data} (${dataset.classes.slice(0, 5).join(", ")}…)`,
+    );
+  }
+  const detections = new Map<string, DatasetDetection[]>();
+  let failed = 0;
+  const started = performance.now();
+  try {
+    for (const [i, sample] of dataset.samples.entries()) {
+      try {
+        const image = await readImage(sample.imagePath);
+        const found = await detector.detect(image, { scoreThreshold: opts.score });
+        detections.set(
+          sample.id,
+          found.map((d) => ({ bboxPx: d.bbox, score: d.score, className: d.class })),
+        );
+      } catch (err) {
+        failed++;
+        const msg = err instanceof FileError
+          ? `${err.file}: ${err.reason}`
+          : `${sample.imagePath}: ${(err as Error).message}`;
+        console.error(`error: ${msg}`);
+      }
+      if (!opts.quiet && ((i + 1) % 50 === 0 || i + 1 === dataset.samples.length)) {
+        const s = (performance.now() - started) / 1000;
+        console.error(`detected ${i + 1}/${dataset.samples.length} images (${s.toFixed(1)} s)`);
+      }
+    }
+  } finally {
+    detector.dispose();
+  }
+  const metrics = opts.metrics ?? (dataset.format === "coco" ? ["coco"] : ["voc07", "voc"]);
+  return { report: await evaluateDataset(dataset, detections, metrics), failed };
+}

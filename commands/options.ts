@@ -1,0 +1,27 @@
+/** Option parsers and options that several commands share. */
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+
+/** Parses a probability-like threshold in [0, 1]. */
+export function parseUnit(value: string): number {
+  const v = Number(value);
+  if (value.trim() === "" || !(v >= 0 && v <= 1)) {
+    throw new InvalidArgumentError(`expected a number in [0, 1], got "${value}"`);
+  }
+  return v;
+}
+
+/** Parses a positive integer. */
+export function parsePositiveInt(value: string): number {
+  const v = Number(value);
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
+  return v;
+}
+
+/** The `--backend` option every tensor command shares. */
+export function backendOption() {
+  return new Option("--backend <name>", "tfjs backend").choices(
+    ["auto", "wasm", "webgpu", "cpu"] as const,
+  ).default("auto" as const);
+}

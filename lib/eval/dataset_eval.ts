@@ -1,0 +1,101 @@
+/**
+ * Evaluation of a model's detections on a dataset read by `loadDataset` (VOC, COCO or YOLO):
+ * the glue behind `ssd eval --model M --data D`. The ground truth and detections are put in
+ * the two forms the metrics read, then {@link evaluateForms} runs them, so the numbers are the
+ * same as `ssd eval --gt … --results …` on the files the same detections would make.
+ *
+ * A COCO dataset keeps its own image ids, category ids and `area` fields; VOC and YOLO
+ * datasets are converted (`area` = w·h).
+ *
+ * @module
+ */
+import type { Dataset } from "../data/types.ts";
+import { type CocoInstances, type CocoResult, readCocoInstances } from "../data/coco.ts";
+import { type EvalMetric, type EvalReport, evaluateForms } from "./evaluate.ts";
+import type { VocDetection, VocGtObject } from "./voc.ts";
+
+/** One detection on an image of the dataset, in pixels (0-based, continuous `xyxy`). */
+export interface DatasetDetection {
+  bboxPx: [number, number, number, number];
+  score: number;
+  /** Class name; detections of classes the dataset does not have are left out. */
+  className: string;
+}
+
+/** Pixel `xyxy` → VOC 1-based inclusive `[xmin, ymin, xmax, ymax]` (the devkit convention). */
+function toVocBox([x1, y1, x2, y2]: number[]): [number, number, number, number] {
+  return [x1 + 1, y1 + 1, x2, y2];
+}
+
+/**
+ * Evaluates detections (by sample id) against a dataset's ground truth.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evaluateDataset } from "./dataset_eval.ts";
+ * const dataset = {
+ *   format: "voc" as const, root: "mem", classes: ["cat"],
+ *   samples: [{ id: "a", imagePath: "a.jpg", width: 100, height: 100,
+ *     objects: [{ bboxPx: [10, 10, 50, 50] as [number, number, number, number], classIndex: 0, difficult: false }] }],
+ * };
+ * const dets = new Map([["a", [{ bboxPx: [10, 10, 50, 50] as [number, number, number, number], score: 0.9, className: "cat" }]]]);
+ * const report = await evaluateDataset(dataset, dets, ["voc07", "coco"]);
+ * assert.ok(Math.abs(report.voc07!.mAP - 1) < 1e-12); // 11 points summed as numpy does
+ * assert.ok(Math.abs(report.coco!.stats[0] - 1) < 1e-12);
+ * ```
+ */
+export async function evaluateDataset(
+  dataset: Dataset,
+  detections: Map<string, DatasetDetection[]>,
+  metrics: EvalMetric[],
+): Promise<EvalReport> {
+  const known = new Set(dataset.classes);
+  const images = new Map<string, VocGtObject[]>();
+  const dets: Record<string, VocDetection[]> = Object.fromEntries(
+    dataset.classes.map((c) => [c, []]),
+  );
+  for (const s of dataset.samples) {
+    images.set(
+      s.id,
+      s.objects.map((o) => ({
+        name: dataset.classes[o.classIndex],
+        difficult: o.difficult,
+        bbox: toVocBox(o.bboxPx),
+      })),
+    );
+    for (const d of detections.get(s.id) ?? []) {
+      if (!known.has(d.className)) continue;
+      dets[d.className].push({ imageId: s.id, score: d.score, bbox: toVocBox(d.bboxPx) });
+    }
+  }
+  const classes = [...dataset.classes];
+  let coco: { gt: CocoInstances; results: CocoResult[] } | undefined;
+  if (dataset.format === "coco" && metrics.includes("coco")) {
+    // The instances file itself: its ids, `area` fields and crowd flags, as pycocotools reads it.
+    const gt = await readCocoInstances(dataset.root);
+    const catId = new Map(gt.categories.map((c) => [c.name, c.id]));
+    const results: CocoResult[] = [];
+    for (const s of dataset.samples) {
+      for (const d of detections.get(s.id) ?? []) {
+        const id = catId.get(d.className);
+        if (id === undefined) continue;
+        const [x1, y1, x2, y2] = d.bboxPx;
+        results.push({
+          image_id: Number(s.id),
+          category_id: id,
+          bbox: [x1, y1, x2 - x1, y2 - y1],
+          score: d.score,
+        });
+      }
+    }
+    coco = { gt, results };
+  }
+  return evaluateForms({
+    format: dataset.format === "coco" ? "coco" : "voc",
+    images,
+    dets,
+    classes,
+    coco,
+  }, metrics);
+}

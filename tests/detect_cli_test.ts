@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const samples = join(root, "samples");
+
+async function ssd(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(root, "main.ts"), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("ssd detect --json prints the DESIGN.md schema in pixels", async () => {
+  const r = await ssd("detect", join(samples, "pair.jpg"), "--json", "--backend", "wasm");
+  assert.equal(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout);
+  assert.equal(results.length, 1);
+  const [img] = results;
+  assert.equal(img.image, join(samples, "pair.jpg"));
+  assert.deepEqual([img.width, img.height], [450, 344]);
+  assert.equal(img.detections.length, 2);
+  for (const d of img.detections) {
+    assert.deepEqual(Object.keys(d).sort(), ["bbox", "class", "label", "score"]);
+    assert.equal(d.class, "face");
+    assert.equal(d.label, 1);
+    const [x1, y1, x2, y2] = d.bbox;
+    assert.ok(0 <= x1 && x1 < x2 && x2 <= 450 && 0 <= y1 && y1 < y2 && y2 <= 344, `${d.bbox}`);
+  }
+  assert.match(
+    r.stderr,
+    /speed: .* ms decode, .* ms preprocess, .* ms inference, .* ms postprocess per image/,
+  );
+});
+
+Deno.test("ssd detect --out writes drawn PNGs, detections.json and COCO results", async () => {
+  const dir = await Deno.makeTempDir();
+  const coco = join(dir, "results.json");
+  const r = await ssd(
+    "detect",
+    samples,
+    "--out",
+    join(dir, "out"),
+    "--coco-results",
+    coco,
+    "--score",
+    "0.9",
+    "--quiet",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  const names = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
+  assert.deepEqual(names, ["crowd.png", "detections.json", "faces.png", "pair.png"]);
+  const png = await Deno.readFile(join(dir, "out", "faces.png"));
+  assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  const listed = JSON.parse(await Deno.readTextFile(join(dir, "out", "detections.json")));
+  assert.equal(listed.length, 3);
+  const results = JSON.parse(await Deno.readTextFile(coco));
+  const total = listed.reduce(
+    (n: number, r: { detections: unknown[] }) => n + r.detections.length,
+    0,
+  );
+  assert.equal(results.length, total);
+  for (const d of results) {
+    assert.equal(d.category_id, 1);
+    assert.ok(d.score > 0.9);
+    assert.equal(d.bbox.length, 4);
+    assert.ok(d.bbox[2] > 0 && d.bbox[3] > 0);
+  }
+});
+
+Deno.test("ssd detect reports broken inputs in one line each and still processes the rest", async () => {
+  const dir = await Deno.makeTempDir();
+  const jpeg = await Deno.readFile(join(samples, "pair.jpg"));
+  await Deno.writeFile(join(dir, "truncated.jpg"), jpeg.subarray(0, 2000));
+  await Deno.writeTextFile(join(dir, "text.png"), "this is not a picture\n");
+  const locked = join(dir, "locked");
+  await Deno.mkdir(locked);
+  await Deno.chmod(locked, 0o000);
+  const r = await ssd(
+    "detect",
+    join(dir, "truncated.jpg"),
+    join(dir, "text.png"),
+    locked,
+    join(samples, "pair.jpg"),
+    "--json",
+  );
+  await Deno.chmod(locked, 0o755);
+  assert.equal(r.code, 1);
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
+  const isRoot = Deno.uid() === 0; // root reads a 000 folder; it is then an empty folder instead
+  assert.equal(errors.length, 3, r.stderr);
+  assert.match(errors.join("\n"), /truncated\.jpg: /);
+  assert.match(errors.join("\n"), /text\.png: /);
+  assert.match(errors.join("\n"), isRoot ? /locked: folder holds no/ : /locked: permission denied/);
+  const results = JSON.parse(r.stdout);
+  assert.equal(results.length, 1);
+  assert.equal(results[0].detections.length, 2);
+});
+
+Deno.test("ssd detect: usage errors exit 2", async () => {
+  const bad = await ssd("detect", join(samples, "pair.jpg"), "--score", "1.5");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /expected a number in \[0, 1\], got "1.5"/);
+  const unknown = await ssd("detect", join(samples, "pair.jpg"), "--model", "yolo9000");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^error: unknown model "yolo9000"/m);
+  const nothing = await ssd("detect", join(samples, "*.gif"));
+  assert.equal(nothing.code, 2);
+});
