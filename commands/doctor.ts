@@ -30,7 +30,6 @@ export function doctorCommand() {
       return n;
     })
     .action(async (opts) => {
-      if (Deno.env.get("XDG_RUNTIME_DIR") === undefined) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
       const tf = await import("@tensorflow/tfjs-core");
       const { initBackend, probeWebGpuAdapter, wasmSimdSupported } = await import(
         "../lib/engine/tfjs.ts"

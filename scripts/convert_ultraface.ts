@@ -40,7 +40,9 @@ async function convert(srcDir: string, outDir: string) {
         dropped[name] = Number(t.data[0]);
         continue;
       }
-      if (t.dtype !== "float32") throw new Error(`${path}: ${name} is ${t.dtype}, expected float32`);
+      if (t.dtype !== "float32") {
+        throw new Error(`${path}: ${name} is ${t.dtype}, expected float32`);
+      }
       kept.set(name, t);
     }
     const metadata = {

@@ -3,8 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import {
-  type ConvAttrs,
   conv2dGradients,
+  type ConvAttrs,
   depthwiseConv2dGradients,
   registerConvGradients,
   registerTrainingGradients,
@@ -15,7 +15,7 @@ await tf.setBackend("cpu");
 // load them without ours, which the last test registers.
 const [log, warn] = [console.log, console.warn];
 console.log = console.warn = () => {};
-await import("npm:@tensorflow/tfjs@4.22.0");
+await import("@tensorflow/tfjs");
 [console.log, console.warn] = [log, warn];
 
 type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -115,7 +115,8 @@ function setup(c: Case, depthwise: boolean, seed: number) {
   return { x, w, dy, attrs };
 }
 
-const label = (c: Case) => `stride ${c.stride}, dilation ${c.dilation}, pad ${JSON.stringify(c.pad)}`;
+const label = (c: Case) =>
+  `stride ${c.stride}, dilation ${c.dilation}, pad ${JSON.stringify(c.pad)}`;
 
 Deno.test("conv2dGradients() equals the gradient by definition (strides, paddings, dilations 1/2/6)", () => {
   CASES.forEach((c, n) => {
@@ -157,7 +158,10 @@ Deno.test("conv2dGradients() agrees with finite differences on a dilated conv", 
         return loss(tf.add(w, delta.toTensor()) as tf.Tensor4D);
       });
     const fd = (bump(1) - bump(-1)) / (2 * eps);
-    assert.ok(Math.abs(fd - got[idx]) < 2e-2 * (1 + Math.abs(fd)), `dw[${idx}] ${got[idx]} vs ${fd}`);
+    assert.ok(
+      Math.abs(fd - got[idx]) < 2e-2 * (1 + Math.abs(fd)),
+      `dw[${idx}] ${got[idx]} vs ${fd}`,
+    );
   }
   tf.dispose([x, w, dy, dw]);
 });

@@ -53,10 +53,6 @@ export interface ConvAttrs {
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-function pair(v: number | [number, number] | undefined): [number, number] {
-  return v === undefined ? [1, 1] : typeof v === "number" ? [v, v] : v;
-}
-
 /** Pads (or, for negative amounts, crops) rows and columns of an NHWC tensor. */
 function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number) {
   const [, h, w] = t.shape;
@@ -286,7 +282,7 @@ export async function registerTrainingGradients(): Promise<void> {
     const [log, warn] = [console.log, console.warn];
     console.log = console.warn = () => {};
     try {
-      await import("npm:@tensorflow/tfjs@4.22.0");
+      await import("@tensorflow/tfjs");
     } finally {
       [console.log, console.warn] = [log, warn];
     }

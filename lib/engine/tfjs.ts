@@ -63,9 +63,15 @@ let current: BackendInfo | null = null;
 /**
  * Asks Deno for a WebGPU adapter. Resolves to null when there is none (no `navigator.gpu`, no
  * driver); never throws.
+ *
+ * Vulkan's loader prints "XDG_RUNTIME_DIR is invalid or not set" on stderr when that variable
+ * is missing (containers, CI); it is pointed at the temp folder first, as a login would.
  */
 export async function probeWebGpuAdapter(): Promise<AdapterInfo | null> {
   try {
+    if (Deno.env.get("XDG_RUNTIME_DIR") === undefined) {
+      Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
+    }
     const gpu = (navigator as { gpu?: GPU }).gpu;
     if (gpu === undefined) return null;
     const adapter = await gpu.requestAdapter();

@@ -51,8 +51,6 @@ export class GlobalRef {
   constructor(readonly qualname: string, readonly fn: PickleGlobal) {}
 }
 
-const MARK = Symbol("mark");
-
 /**
  * Unpickles one pickle from `bytes`, starting at `options.offset`.
  *

@@ -1,2 +1,0 @@
-import { onnxruntimeAvailable } from "./lib/engine/onnx.ts";
-console.log(await onnxruntimeAvailable());
