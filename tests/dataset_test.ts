@@ -117,3 +117,14 @@ Deno.test("readDataset() rejects a folder that is no dataset, naming the formats
   await assert.rejects(readDataset(`${root}/x.txt`), /not a dataset/);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("loadDataset() finds the annotations.json of a folder `ssd data synth` wrote", async () => {
+  const { writeSynthDataset } = await import("../lib/data/synth.ts");
+  const dir = await Deno.makeTempDir();
+  await writeSynthDataset({ out: dir, n: 3, seed: 2, format: "coco", size: 64 });
+  const ds = await loadDataset(dir);
+  assert.equal(ds.format, "coco");
+  assert.equal(ds.root, `${dir}/annotations.json`);
+  assert.equal(ds.samples.length, 3);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -34,7 +34,9 @@ interface TorchvisionShapes {
   [model: string]: { num_params: number; state_dict: [string, number[], string][] };
 }
 const SHAPES: TorchvisionShapes = JSON.parse(
-  await Deno.readTextFile(new URL("../fixtures/models/torchvision_state_dicts.json", import.meta.url)),
+  await Deno.readTextFile(
+    new URL("../fixtures/models/torchvision_state_dicts.json", import.meta.url),
+  ),
 );
 
 for (const [file, config] of [["ssdlite320", "ssdlite320"], ["ssd300_vgg16", "ssd300-coco"]]) {
@@ -96,7 +98,10 @@ Deno.test("predict() rejects images of the wrong size with expected and actual",
   const model = buildModel(getConfig("tiny"));
   const x = tf.zeros([1, 100, 160, 3]) as tf.Tensor4D;
   try {
-    assert.throws(() => model.predict(x), /must have shape \[B, 160, 160, 3\], got \[1,100,160,3\]/);
+    assert.throws(
+      () => model.predict(x),
+      /must have shape \[B, 160, 160, 3\], got \[1,100,160,3\]/,
+    );
   } finally {
     x.dispose();
     model.dispose();

@@ -31,7 +31,9 @@ for (const [backend, name] of CASES) {
           assert.equal(finite, 1, `gradient of ${byVar.get(varName)} is not finite`);
         }
         // a dilated RFB conv and the first conv get non-zero gradients
-        const probe = name === "tiny" ? "backbone.layers.0.conv.weight" : "base_net.7.branch2.3.conv.weight";
+        const probe = name === "tiny"
+          ? "backbone.layers.0.conv.weight"
+          : "base_net.7.branch2.3.conv.weight";
         const g = grads[model.params.get(probe)!.name];
         assert.ok(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) > 0, `${probe} gradient is zero`);
         tf.dispose([value, ...Object.values(grads)]);

@@ -55,7 +55,8 @@ Deno.test("batchNorm() in eval uses running stats and eps: (x − m)/√(v + eps
   await useBackend("cpu");
   const store = new ParamStore();
   const bn = batchNorm(store, "bn", { channels: 2, eps: 1e-3 });
-  const set = (k: string, v: number[]) => store.entries.get(`bn.${k}`)!.variable.assign(tf.tensor1d(v));
+  const set = (k: string, v: number[]) =>
+    store.entries.get(`bn.${k}`)!.variable.assign(tf.tensor1d(v));
   set("running_mean", [1, -2]);
   set("running_var", [4, 0.25]);
   set("weight", [2, 1]);

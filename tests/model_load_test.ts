@@ -5,14 +5,17 @@ import type { StateDict } from "../lib/io/state_dict.ts";
 import { inferConfig, loadModel } from "../lib/model/load.ts";
 import { useBackend } from "./model_helpers.ts";
 
-const fixture = (p: string) => decodeURIComponent(new URL(`../fixtures/${p}`, import.meta.url).pathname);
+const fixture = (p: string) =>
+  decodeURIComponent(new URL(`../fixtures/${p}`, import.meta.url).pathname);
 
 /** A state dict with torchvision's names and shapes (no values) from the committed listing. */
 async function torchvisionKeys(model: string): Promise<StateDict> {
   const json = JSON.parse(await Deno.readTextFile(fixture("models/torchvision_state_dicts.json")));
   const entries = json[model].state_dict as [string, number[], string][];
   return new Map(
-    entries.map(([k, shape]) => [k, { dtype: "float32" as const, shape, data: new Float32Array(0) }]),
+    entries.map((
+      [k, shape],
+    ) => [k, { dtype: "float32" as const, shape, data: new Float32Array(0) }]),
   );
 }
 
@@ -32,7 +35,11 @@ Deno.test("inferConfig() sizes the class list from the head (SSD300 with 21 → 
 });
 
 Deno.test("inferConfig() refuses unknown keys with a FileError naming --arch", () => {
-  const sd: StateDict = new Map([["fc.weight", { dtype: "float32", shape: [2, 2], data: new Float32Array(4) }]]);
+  const sd: StateDict = new Map([["fc.weight", {
+    dtype: "float32",
+    shape: [2, 2],
+    data: new Float32Array(4),
+  }]]);
   assert.throws(() => inferConfig(sd, "x.pth"), (err: unknown) => {
     assert.ok(err instanceof FileError);
     assert.match(err.message, /^x\.pth: cannot tell the architecture .*--arch/);
@@ -94,7 +101,10 @@ Deno.test("loadModel() with --arch of another architecture reports the mismatche
   await useBackend("cpu");
   await assert.rejects(loadModel("face-slim-320", { arch: "face-rfb-320" }), (err: unknown) => {
     assert.ok(err instanceof FileError);
-    assert.match(err.message, /face-slim-320\.safetensors: Cannot load state dict into face-rfb-320/);
+    assert.match(
+      err.message,
+      /face-slim-320\.safetensors: Cannot load state dict into face-rfb-320/,
+    );
     return true;
   });
 });

@@ -58,9 +58,16 @@ Deno.test("loadStateDict() names missing, unexpected and mismatched keys and ass
     const sd = model.stateDict();
     sd.delete("extras.0.0.bias");
     sd.set("extras.9.weight", { dtype: "float32", shape: [1], data: new Float32Array(1) });
-    assert.throws(() => model.loadStateDict(sd), /missing keys: extras\.0\.0\.bias.*unexpected keys: extras\.9\.weight/);
+    assert.throws(
+      () => model.loadStateDict(sd),
+      /missing keys: extras\.0\.0\.bias.*unexpected keys: extras\.9\.weight/,
+    );
     const bad = model.stateDict();
-    bad.set("base_net.0.0.weight", { dtype: "float32", shape: [16, 3, 5, 5], data: new Float32Array(1200) });
+    bad.set("base_net.0.0.weight", {
+      dtype: "float32",
+      shape: [16, 3, 5, 5],
+      data: new Float32Array(1200),
+    });
     assert.throws(
       () => model.loadStateDict(bad),
       /shape mismatch: base_net\.0\.0\.weight expected \[16,3,3,3\] got \[16,3,5,5\]/,
@@ -79,11 +86,22 @@ Deno.test("loadStateDict() accepts float16 and float64 arrays", async () => {
   const model = buildModel(getConfig("face-slim-320"));
   try {
     const sd = model.stateDict();
-    sd.set("extras.0.0.bias", { dtype: "float16", shape: [64], data: new Uint16Array(64).fill(0x3c00) }); // 1.0
-    sd.set("extras.0.2.0.bias", { dtype: "float64", shape: [64], data: new Float64Array(64).fill(-0.5) });
+    sd.set("extras.0.0.bias", {
+      dtype: "float16",
+      shape: [64],
+      data: new Uint16Array(64).fill(0x3c00),
+    }); // 1.0
+    sd.set("extras.0.2.0.bias", {
+      dtype: "float64",
+      shape: [64],
+      data: new Float64Array(64).fill(-0.5),
+    });
     model.loadStateDict(sd);
     assert.deepEqual([...model.params.get("extras.0.0.bias")!.dataSync()], new Array(64).fill(1));
-    assert.deepEqual([...model.params.get("extras.0.2.0.bias")!.dataSync()], new Array(64).fill(-0.5));
+    assert.deepEqual(
+      [...model.params.get("extras.0.2.0.bias")!.dataSync()],
+      new Array(64).fill(-0.5),
+    );
   } finally {
     model.dispose();
   }
@@ -133,7 +151,10 @@ Deno.test("predict({training: true}) moves BatchNorm running stats like PyTorch 
     const expected = batchMean.dataSync();
     batchMean.dispose();
     for (let c = 0; c < 16; c++) assert.ok(Math.abs(mean[c] - 0.1 * expected[c]) < 1e-5);
-    assert.equal(Number((sd.get("backbone.layers.0.bn.num_batches_tracked")!.data as BigInt64Array)[0]), 1);
+    assert.equal(
+      Number((sd.get("backbone.layers.0.bn.num_batches_tracked")!.data as BigInt64Array)[0]),
+      1,
+    );
   } finally {
     x.dispose();
     model.dispose();

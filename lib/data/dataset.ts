@@ -143,7 +143,10 @@ async function findCocoJson(dir: string): Promise<string | undefined> {
   for (const sub of [`${dir}/annotations`, dir]) {
     try {
       for await (const e of Deno.readDir(sub)) {
-        if (e.isFile && /^instances.*\.json$/.test(e.name)) found.push(`${sub}/${e.name}`);
+        // `instances_*.json` (COCO's own names) or `annotations.json` (`ssd data synth`).
+        if (e.isFile && /^(instances.*|annotations)\.json$/.test(e.name)) {
+          found.push(`${sub}/${e.name}`);
+        }
       }
     } catch { /* not there */ }
     if (found.length > 0) break;

@@ -9,7 +9,10 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
  * import { ParamStore } from "./params.ts";
+ * await tf.setBackend("cpu");
  * const store = new ParamStore(1);
  * const w = store.add("conv.weight", [8, 3, 3, 3], { layout: "conv", init: { kind: "xavierUniform" } });
  * assert.deepEqual(w.shape, [3, 3, 3, 8]);

@@ -1,0 +1,135 @@
+"""PyTorch side of `deno task bench`: forward-pass times of the same networks, measured in the
+same run as ours, on this machine's CPU.
+
+    /usr/bin/python3 bench/torch_forward.py --threads 2 --runs 10 [--shared ../shared/data]
+
+Prints one JSON object: {"torch": version, "threads": n, "models": {name: {"batch": b, "ms": median}}}.
+Models: torchvision ssd300_vgg16 and ssdlite320_mobilenet_v3_large (random weights; backbone +
+head, i.e. what our `predict` computes), and UltraFace slim-320 / RFB-320 rebuilt from
+../shared/data/ultraface/ARCHITECTURE.md with the real .pth weights loaded (strict), so the
+shipped default model is timed against its own PyTorch original.
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+
+import torch
+from torch import nn
+from torchvision.models.detection import ssd300_vgg16, ssdlite320_mobilenet_v3_large
+
+
+def conv_bn(inp, oup, stride):
+    return nn.Sequential(nn.Conv2d(inp, oup, 3, stride, 1, bias=False), nn.BatchNorm2d(oup), nn.ReLU(True))
+
+
+def conv_dw(inp, oup, stride):
+    return nn.Sequential(
+        nn.Conv2d(inp, inp, 3, stride, 1, groups=inp, bias=False), nn.BatchNorm2d(inp), nn.ReLU(True),
+        nn.Conv2d(inp, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup), nn.ReLU(True))
+
+
+class BasicConv(nn.Module):
+    def __init__(self, inp, out, k, stride=1, padding=0, dilation=1, relu=True):
+        super().__init__()
+        self.conv = nn.Conv2d(inp, out, k, stride, padding, dilation, bias=False)
+        self.bn = nn.BatchNorm2d(out, eps=1e-5)
+        self.relu = nn.ReLU(True) if relu else None
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return self.relu(x) if self.relu else x
+
+
+class BasicRFB(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.branch0 = nn.Sequential(BasicConv(64, 8, 1, relu=False), BasicConv(8, 16, 3, padding=1),
+                                     BasicConv(16, 16, 3, padding=2, dilation=2, relu=False))
+        self.branch1 = nn.Sequential(BasicConv(64, 8, 1, relu=False), BasicConv(8, 16, 3, padding=1),
+                                     BasicConv(16, 16, 3, padding=3, dilation=3, relu=False))
+        self.branch2 = nn.Sequential(BasicConv(64, 8, 1, relu=False), BasicConv(8, 12, 3, padding=1),
+                                     BasicConv(12, 16, 3, padding=1),
+                                     BasicConv(16, 16, 3, padding=5, dilation=5, relu=False))
+        self.ConvLinear = BasicConv(48, 64, 1, relu=False)
+        self.shortcut = BasicConv(64, 64, 1, relu=False)
+        self.relu = nn.ReLU(False)
+
+    def forward(self, x):
+        out = torch.cat((self.branch0(x), self.branch1(x), self.branch2(x)), 1)
+        return self.relu(self.ConvLinear(out) + self.shortcut(x))
+
+
+def sep(inp, out, k=3, s=1, p=1):
+    return nn.Sequential(nn.Conv2d(inp, inp, k, s, p, groups=inp), nn.ReLU(), nn.Conv2d(inp, out, 1))
+
+
+class UltraFace(nn.Module):
+    def __init__(self, rfb):
+        super().__init__()
+        self.base_net = nn.Sequential(
+            conv_bn(3, 16, 2), conv_dw(16, 32, 1), conv_dw(32, 32, 2), conv_dw(32, 32, 1),
+            conv_dw(32, 64, 2), conv_dw(64, 64, 1), conv_dw(64, 64, 1),
+            BasicRFB() if rfb else conv_dw(64, 64, 1),
+            conv_dw(64, 128, 2), conv_dw(128, 128, 1), conv_dw(128, 128, 1),
+            conv_dw(128, 256, 2), conv_dw(256, 256, 1))
+        self.extras = nn.ModuleList([nn.Sequential(nn.Conv2d(256, 64, 1), nn.ReLU(), sep(64, 256, 3, 2, 1), nn.ReLU())])
+        self.classification_headers = nn.ModuleList([sep(64, 6), sep(128, 4), sep(256, 4), nn.Conv2d(256, 6, 3, padding=1)])
+        self.regression_headers = nn.ModuleList([sep(64, 12), sep(128, 8), sep(256, 8), nn.Conv2d(256, 12, 3, padding=1)])
+
+    def forward(self, x):
+        confs, locs = [], []
+        ends = [8, 11, 13]
+        start = 0
+        for i, end in enumerate(ends):
+            for layer in self.base_net[start:end]:
+                x = layer(x)
+            start = end
+            confs.append(self.classification_headers[i](x).permute(0, 2, 3, 1).reshape(x.shape[0], -1, 2))
+            locs.append(self.regression_headers[i](x).permute(0, 2, 3, 1).reshape(x.shape[0], -1, 4))
+        x = self.extras[0](x)
+        confs.append(self.classification_headers[3](x).permute(0, 2, 3, 1).reshape(x.shape[0], -1, 2))
+        locs.append(self.regression_headers[3](x).permute(0, 2, 3, 1).reshape(x.shape[0], -1, 4))
+        return torch.cat(confs, 1), torch.cat(locs, 1)
+
+
+def time_ms(fn, runs):
+    with torch.no_grad():
+        fn()  # warm-up
+        samples = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    out = {"torch": torch.__version__, "threads": args.threads, "models": {}}
+    b = args.batch
+    for name, builder, size in [("ssd300-coco", ssd300_vgg16, 300), ("ssdlite320", ssdlite320_mobilenet_v3_large, 320)]:
+        model = builder(weights=None, weights_backbone=None).eval()
+        x = torch.rand(b, 3, size, size)
+        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model.head(list(model.backbone(x).values())), args.runs)}
+    for name, file, rfb in [("face-slim-320", "version-slim-320.pth", False), ("face-rfb-320", "version-RFB-320.pth", True)]:
+        path = os.path.join(args.shared, "ultraface", file)
+        if not os.path.exists(path):
+            continue
+        model = UltraFace(rfb).eval()
+        model.load_state_dict(torch.load(path, map_location="cpu"), strict=True)
+        x = torch.rand(b, 3, 240, 320)
+        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model(x), args.runs)}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
