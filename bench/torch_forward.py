@@ -94,13 +94,16 @@ class UltraFace(nn.Module):
         return torch.cat(confs, 1), torch.cat(locs, 1)
 
 
-def time_ms(fn, runs):
+def time_ms(fn, runs, device):
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     with torch.no_grad():
         fn()  # warm-up
+        sync()
         samples = []
         for _ in range(runs):
             t0 = time.perf_counter()
             fn()
+            sync()
             samples.append((time.perf_counter() - t0) * 1000)
     return statistics.median(samples)
 
@@ -110,24 +113,27 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    out = {"torch": torch.__version__, "threads": args.threads, "models": {}}
+    dev = args.device
+    out = {"torch": torch.__version__, "threads": args.threads, "device": dev, "models": {}}
     b = args.batch
     for name, builder, size in [("ssd300-coco", ssd300_vgg16, 300), ("ssdlite320", ssdlite320_mobilenet_v3_large, 320)]:
-        model = builder(weights=None, weights_backbone=None).eval()
-        x = torch.rand(b, 3, size, size)
-        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model.head(list(model.backbone(x).values())), args.runs)}
+        model = builder(weights=None, weights_backbone=None).eval().to(dev)
+        x = torch.rand(b, 3, size, size, device=dev)
+        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model.head(list(model.backbone(x).values())), args.runs, dev)}
     for name, file, rfb in [("face-slim-320", "version-slim-320.pth", False), ("face-rfb-320", "version-RFB-320.pth", True)]:
         path = os.path.join(args.shared, "ultraface", file)
         if not os.path.exists(path):
             continue
         model = UltraFace(rfb).eval()
         model.load_state_dict(torch.load(path, map_location="cpu"), strict=True)
-        x = torch.rand(b, 3, 240, 320)
-        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model(x), args.runs)}
+        model.to(dev)
+        x = torch.rand(b, 3, 240, 320, device=dev)
+        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model(x), args.runs, dev)}
     print(json.dumps(out))
 
 

@@ -41,6 +41,7 @@ export { checkDataset } from "./data/check.ts";
 export { datasetStats } from "./data/stats.ts";
 export { writeSynthDataset } from "./data/synth.ts";
 export { augmentSample } from "./data/augment.ts";
+export { createLoader } from "./data/loader.ts";
 export { makeRng } from "./data/rng.ts";
 export { expandInputs } from "./data/inputs.ts";
 export { parseVocXml, readVocImageSet } from "./data/voc.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { FileError } from "../errors.ts";
 import { augmentSample, type BoxPx } from "./augment.ts";
 import { type DatasetOptions, readDataset } from "./dataset.ts";
@@ -106,7 +107,7 @@ export async function showDataset(
     }
     const drawn = await drawDetections(image, boxes);
     const name = sample.id.replace(/[\/\\]/g, "_") + (opts.augment ? `_aug${seed}` : "");
-    const file = `${opts.out}/${name}.png`;
+    const file = join(opts.out, `${name}.png`);
     await writeImage(file, drawn);
     written++;
     opts.onWritten?.(file);
