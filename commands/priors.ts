@@ -9,13 +9,19 @@ import { Command } from "@commander-js/extra-typings";
 export function priorsCommand() {
   return new Command("priors")
     .description("list the default boxes (priors) of a model: per-layer counts and the total")
-    .requiredOption("--model <name>", "model name (ssd300, ssd512, ssd300-coco, ssdlite320, …)")
+    .requiredOption(
+      "--model <model>",
+      "a model name (ssd300, ssd512, ssd300-coco, ssdlite320, tiny, face-slim-320, …), " +
+        "a .safetensors or a .pth file",
+    )
+    .option("--arch <name>", "the config a .pth or .safetensors file follows (default: inferred)")
     .option("--json", "print the table as JSON")
     .option("--dump <file>", "write all priors [[cx, cy, w, h], …] (normalized) as JSON")
     .action(async (opts) => {
-      const { getConfig } = await import("../lib/config.ts");
+      const { resolveConfig } = await import("../lib/model/load.ts");
       const { generatePriors, priorLayerCounts, priorsHash } = await import("../lib/priors.ts");
-      const cfg = getConfig(opts.model); // UsageError (exit 2) listing the known models
+      // UsageError (exit 2) listing the known models; FileError for a bad weight file.
+      const cfg = await resolveConfig(opts.model, { arch: opts.arch });
       const layers = priorLayerCounts(cfg);
       const priors = generatePriors(cfg); // [P, 4] cxcywh
       const total = priors.length / 4;

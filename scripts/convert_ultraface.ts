@@ -13,6 +13,8 @@
 import { readTorchStateDict } from "../lib/io/torch.ts";
 import { writeSafetensors } from "../lib/io/safetensors.ts";
 import type { StateDict } from "../lib/io/state_dict.ts";
+import { getConfig } from "../lib/config.ts";
+import { generatePriors, priorsHash } from "../lib/priors.ts";
 
 const SOURCES = [
   { pth: "version-slim-320.pth", model: "face-slim-320", arch: "ultraface_slim" },
@@ -55,6 +57,10 @@ async function convert(srcDir: string, outDir: string) {
       source_md5: md5,
       license: "MIT (Copyright (c) 2019 linzai); see weights/README.md",
       classes: JSON.stringify(["background", "face"]),
+      // The whole config (input, priors, pre- and post-processing) and the hash of the priors
+      // it makes, so a loader can refuse weights paired with other priors.
+      config: JSON.stringify(getConfig(model)),
+      prior_hash: priorsHash(generatePriors(getConfig(model))),
       layout: "pytorch state dict names, conv weights OIHW, float32",
       dropped_num_batches_tracked: JSON.stringify(dropped),
     };

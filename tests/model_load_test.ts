@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { FileError, UsageError } from "../lib/errors.ts";
 import type { StateDict } from "../lib/io/state_dict.ts";
-import { inferConfig, loadModel } from "../lib/model/load.ts";
+import { inferConfig, loadModel, resolveConfig } from "../lib/model/load.ts";
 import { useBackend } from "./model_helpers.ts";
 
 const fixture = (p: string) =>
@@ -107,4 +107,17 @@ Deno.test("loadModel() with --arch of another architecture reports the mismatche
     );
     return true;
   });
+});
+
+Deno.test("loadModel() refuses weights whose prior hash differs from the config's priors", async () => {
+  const file = fixture("../weights/face-slim-320.safetensors");
+  // The shipped file carries its config and prior hash: it resolves to itself...
+  assert.equal((await resolveConfig(file)).name, "face-slim-320");
+  // ...and refuses a config with other priors, naming both hashes and the file.
+  await assert.rejects(
+    () => resolveConfig(file, { arch: "ssd300" }),
+    (err: Error) =>
+      err instanceof FileError && /made for priors 407c0ea70dfa17ef/.test(err.message) &&
+      /8732 priors/.test(err.message),
+  );
 });

@@ -22,6 +22,7 @@ import { getConfig, MODEL_NAMES, type ModelConfig, numClasses } from "../config.
 import { FileError, UsageError } from "../errors.ts";
 import type { StateDict } from "../io/state_dict.ts";
 import { buildModel, type SsdModel } from "./ssd.ts";
+import { generatePriors, priorsHash } from "../priors.ts";
 
 /** Where the shipped weights live: `<repo>/weights/`, relative to this file. */
 const WEIGHTS_DIR = new URL("../../weights/", import.meta.url);
@@ -131,6 +132,83 @@ function stripDataParallel(sd: StateDict): StateDict {
 }
 
 /**
+ * Refuses weights whose metadata names another prior set than the config makes (the classic
+ * 8096-vs-8732 mismatch between a training and an export config).
+ */
+function checkPriorHash(cfg: ModelConfig, expected: string | undefined, file: string): void {
+  if (expected === undefined) return;
+  const priors = generatePriors(cfg);
+  const actual = priorsHash(priors);
+  if (actual !== expected) {
+    throw new FileError(
+      file,
+      `the weights were made for priors ${expected}, but config ${cfg.name} gives ${
+        priors.length / 4
+      } priors with hash ${actual}; pass the --arch they were trained with`,
+    );
+  }
+}
+
+/** A `--model` value resolved: its config, and its weights when it names a file. */
+interface ResolvedSpec {
+  cfg: ModelConfig;
+  /** The weights, when `spec` is a file (or a shipped name, whose file is read). */
+  sd?: StateDict;
+  file?: string;
+}
+
+async function resolveSpec(
+  spec: string,
+  opts: { arch?: string },
+  needWeights: boolean,
+): Promise<ResolvedSpec> {
+  const lower = spec.toLowerCase();
+  if (lower.endsWith(".safetensors")) {
+    const { readSafetensors } = await import("../io/safetensors.ts");
+    const { tensors, metadata } = await readSafetensors(spec);
+    const sd = stripDataParallel(tensors);
+    const cfg = (opts.arch ? getConfig(opts.arch) : configFromMetadata(metadata, spec)) ??
+      inferConfig(sd, spec);
+    checkPriorHash(cfg, metadata.prior_hash, spec);
+    return { cfg, sd, file: spec };
+  }
+  if (lower.endsWith(".pth") || lower.endsWith(".pt")) {
+    const { readTorchStateDict } = await import("../io/torch.ts");
+    const sd = stripDataParallel(await readTorchStateDict(spec));
+    return { cfg: opts.arch ? getConfig(opts.arch) : inferConfig(sd, spec), sd, file: spec };
+  }
+  if (MODEL_NAMES.includes(spec)) {
+    if (!needWeights) return { cfg: getConfig(opts.arch ?? spec) };
+    const path = shippedWeightsPath(spec);
+    try {
+      await Deno.stat(path);
+    } catch {
+      throw new UsageError(
+        `model "${spec}" has no shipped weights; pass a trained .safetensors or a .pth file instead`,
+      );
+    }
+    return await resolveSpec(path, { arch: opts.arch ?? spec }, true);
+  }
+  throw new UsageError(
+    `unknown model "${spec}"; pass one of ${MODEL_NAMES.join(", ")}, a .safetensors or a .pth file`,
+  );
+}
+
+/**
+ * The config a `--model` value stands for, without building the network: a preset name's
+ * config (weights or not), a `.safetensors` file's metadata, a `.pth` file's inferred
+ * architecture (or `opts.arch`).
+ *
+ * @throws {UsageError} for an unknown name; {FileError} for an unreadable or unknown file.
+ */
+export async function resolveConfig(
+  spec: string,
+  opts: { arch?: string } = {},
+): Promise<ModelConfig> {
+  return (await resolveSpec(spec, opts, false)).cfg;
+}
+
+/**
  * Loads a model with its weights.
  *
  * - `spec` a preset name: its shipped weights (`weights/<name>.safetensors`);
@@ -143,32 +221,6 @@ function stripDataParallel(sd: StateDict): StateDict {
  * @throws {FileError} for an unreadable, malformed or mismatched weight file.
  */
 export async function loadModel(spec: string, opts: { arch?: string } = {}): Promise<SsdModel> {
-  const lower = spec.toLowerCase();
-  if (lower.endsWith(".safetensors")) {
-    const { readSafetensors } = await import("../io/safetensors.ts");
-    const { tensors, metadata } = await readSafetensors(spec);
-    const cfg = opts.arch ? getConfig(opts.arch) : configFromMetadata(metadata, spec);
-    const chosen = cfg ?? inferConfig(tensors, spec);
-    return modelWith(chosen, stripDataParallel(tensors), spec);
-  }
-  if (lower.endsWith(".pth") || lower.endsWith(".pt")) {
-    const { readTorchStateDict } = await import("../io/torch.ts");
-    const sd = stripDataParallel(await readTorchStateDict(spec));
-    const cfg = opts.arch ? getConfig(opts.arch) : inferConfig(sd, spec);
-    return modelWith(cfg, sd, spec);
-  }
-  if (MODEL_NAMES.includes(spec)) {
-    const path = shippedWeightsPath(spec);
-    try {
-      await Deno.stat(path);
-    } catch {
-      throw new UsageError(
-        `model "${spec}" has no shipped weights; pass a trained .safetensors or a .pth file instead`,
-      );
-    }
-    return await loadModel(path, { arch: opts.arch ?? spec });
-  }
-  throw new UsageError(
-    `unknown model "${spec}"; pass one of ${MODEL_NAMES.join(", ")}, a .safetensors or a .pth file`,
-  );
+  const { cfg, sd, file } = await resolveSpec(spec, opts, true);
+  return modelWith(cfg, sd!, file!);
 }

@@ -18,5 +18,5 @@
  * @module
  */
 export { buildModel, type SsdModel } from "./ssd.ts";
-export { inferConfig, loadModel, shippedWeightsPath } from "./load.ts";
+export { inferConfig, loadModel, resolveConfig, shippedWeightsPath } from "./load.ts";
 export type { HeadOutputs } from "./heads.ts";
