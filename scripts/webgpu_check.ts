@@ -84,7 +84,7 @@ for (const [name, key] of [["face-slim-320", "slim320"], ["face-rfb-320", "rfb32
   for (const [id, file] of SAMPLES) {
     const ref: ReferenceFile = JSON.parse(
       await Deno.readTextFile(
-        new URL(`fixtures/ultraface_detect/${id}_${key}_detections.json`, root),
+        new URL(`fixtures/ultraface/${id}/${key}_detections.json`, root),
       ),
     );
     const image = await sample(file);

@@ -5,7 +5,7 @@ import { readImage } from "../lib/data/image.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 import { compareWithReference, type ReferenceFile } from "./ultraface_reference.ts";
 
-const fixtures = new URL("../fixtures/ultraface_detect/", import.meta.url).pathname;
+const fixtures = new URL("../fixtures/ultraface/", import.meta.url).pathname;
 const samples = new URL("../samples/", import.meta.url).pathname;
 const IMAGES: [string, string][] = [["1", "crowd.jpg"], ["9", "faces.jpg"], ["13", "pair.jpg"]];
 
@@ -20,7 +20,7 @@ for (const backend of ["wasm", "cpu"] as const) {
       try {
         for (const [id, file] of IMAGES) {
           const ref: ReferenceFile = JSON.parse(
-            await Deno.readTextFile(`${fixtures}${id}_${key}_detections.json`),
+            await Deno.readTextFile(`${fixtures}${id}/${key}_detections.json`),
           );
           const image = await readImage(`${samples}${file}`);
           assert.equal(image.width, ref.width);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const refs = join(root, "fixtures/ultraface_detect");
+const refs = join(root, "fixtures/ultraface");
 
 async function ssd(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -18,7 +18,7 @@ async function ssd(...args: string[]) {
 async function referenceFaces() {
   const faces: { file: string; stem: string; w: number; h: number; boxes: number[][] }[] = [];
   for (const [id, file] of [["9", "faces.jpg"], ["13", "pair.jpg"]]) {
-    const ref = JSON.parse(await Deno.readTextFile(join(refs, `${id}_slim320_detections.json`)));
+    const ref = JSON.parse(await Deno.readTextFile(join(refs, id, "slim320_detections.json")));
     faces.push({
       file,
       stem: file.replace(".jpg", ""),
