@@ -12,7 +12,7 @@ const locPred = tf.randomNormal([8, 8732, 4], 0, 1.5, "float32", 1) as tf.Tensor
 const clsLogits = tf.randomNormal([8, 8732, 91], 0, 2, "float32", 2) as tf.Tensor3D;
 const fns = { old: oldLoss, new: newLoss };
 const s: Record<string, number[]> = { old: [], new: [], oldG: [], newG: [] };
-for (let r = 0; r < 12; r++) {
+for (let r = 0; r < (Deno.args[0] === "cpu" ? 5 : 12); r++) {
   for (const [k, f] of Object.entries(fns)) {
     let t0 = performance.now();
     const l = f({ locPred, clsLogits }, tg);

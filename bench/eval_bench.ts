@@ -6,18 +6,9 @@ import type { CocoInstances, CocoResult } from "../lib/data/coco.ts";
 import { evaluateCoco } from "../lib/eval/coco.ts";
 import { evaluateVoc } from "../lib/eval/voc.ts";
 import { cocoToVoc } from "../lib/eval/evaluate.ts";
+import { makeRng } from "../lib/data/rng.ts";
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = rng(2024);
+const rand = makeRng(2024);
 const gt: CocoInstances = { images: [], annotations: [], categories: [] };
 const results: CocoResult[] = [];
 for (let c = 1; c <= 20; c++) gt.categories.push({ id: c, name: `class${c}` });

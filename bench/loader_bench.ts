@@ -7,9 +7,8 @@
  * Prints one line per setting: images/s, and the total wall time. The first epoch of each
  * setting also pays for worker start-up; both epochs are counted.
  */
-import { parseVocXml } from "../lib/data/voc.ts";
+import { loadDataset } from "../lib/data/dataset.ts";
 import { createLoader } from "../lib/data/loader.ts";
-import type { Dataset } from "../lib/data/types.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: string) => {
@@ -22,29 +21,9 @@ const epochs = Number(flag("--epochs", "2"));
 const augment = !args.includes("--no-augment");
 const workerCounts = flag("--workers", "0,1,2").split(",").map(Number);
 
-const ids = (await Deno.readTextFile(`${root}/ImageSets/Main/train.txt`)).split("\n")
-  .map((s) => s.trim()).filter((s) => s !== "");
-const classes: string[] = [];
-const samples = await Promise.all(ids.map(async (id) => {
-  const file = `${root}/Annotations/${id}.xml`;
-  const ann = parseVocXml(await Deno.readTextFile(file), file);
-  return {
-    id,
-    imagePath: `${root}/JPEGImages/${ann.filename || `${id}.jpg`}`,
-    width: ann.width,
-    height: ann.height,
-    objects: ann.objects.map((o) => {
-      if (!classes.includes(o.name)) classes.push(o.name);
-      const [x1, y1, x2, y2] = o.bbox;
-      return {
-        bboxPx: [x1 - 1, y1 - 1, x2, y2] as [number, number, number, number],
-        classIndex: classes.indexOf(o.name),
-        difficult: o.difficult,
-      };
-    }),
-  };
-}));
-const dataset: Dataset = { format: "voc", root, classes, samples };
+const dataset = await loadDataset(root, { set: "train" });
+const { samples } = dataset;
+
 console.error(
   `${samples.length} images, ${size}×${size}, augment ${augment}, ${epochs} epochs, ` +
     `${navigator.hardwareConcurrency} cores`,

@@ -1,26 +1,7 @@
 import assert from "node:assert/strict";
+import { ssd } from "./cli.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const RACCOON = new URL("../fixtures/datasets/raccoon_voc", import.meta.url).pathname;
-
-async function ssd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      MAIN,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("ssd data check passes a clean VOC dataset with a summary and exit 0", async () => {
   const r = await ssd("data", "check", RACCOON);

@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
+import { ssd } from "./cli.ts";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const samples = join(root, "samples");
-
-async function ssd(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(root, "main.ts"), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("ssd detect --json prints the DESIGN.md schema in pixels", async () => {
   const r = await ssd("detect", join(samples, "pair.jpg"), "--json", "--backend", "wasm");

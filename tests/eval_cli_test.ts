@@ -1,34 +1,9 @@
 /** `ssd eval` end to end: table, --json contract, --plots, and one-line errors on bad input. */
 import assert from "node:assert/strict";
+import { oneLineError, ssd } from "./cli.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CASES = new URL("../fixtures/eval/cases/", import.meta.url).pathname;
 const DEMO = new URL("../fixtures/eval/coco_val2014_100/", import.meta.url).pathname;
-
-async function ssd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      MAIN,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function oneLineError(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line on stderr, got: ${stderr}`);
-  assert.match(lines[0], pattern);
-}
 
 Deno.test("ssd eval prints the official demo's summary lines in pycocotools' layout", async () => {
   const r = await ssd(

@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
+import { ssd } from "./cli.ts";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const refs = join(root, "fixtures/ultraface");
-
-async function ssd(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(root, "main.ts"), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** The PyTorch reference's faces (score > 0.7) of two sample photos, as rounded pixel boxes. */
 async function referenceFaces() {

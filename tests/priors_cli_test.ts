@@ -1,16 +1,5 @@
 import assert from "node:assert/strict";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function ssd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+import { ssd } from "./cli.ts";
 
 /** The `count` column of the table's rows, the total last. */
 function counts(stdout: string): number[] {
