@@ -61,92 +61,12 @@ function matchIou(iou: ArrayLike<number>, g: number, p: number, threshold: numbe
   return matches;
 }
 
-const f32 = Math.fround;
-
-/**
- * A prior set in the float32 forms the matcher reads, each `[P]`: the corners `x1 … y2`
- * (`cxcywhToXyxy`: cx ∓ 0.5·w), and torchvision's anchor width, height, centre and area
- * taken back from those corners (`encodeBoxes`, `boxIou`).
- */
-interface PriorArrays {
-  p: number;
-  x1: Float32Array;
-  y1: Float32Array;
-  x2: Float32Array;
-  y2: Float32Array;
-  w: Float32Array;
-  h: Float32Array;
-  cx: Float32Array;
-  cy: Float32Array;
-  area: Float32Array;
-}
-
-/** Prior sets already read, by tensor: priors are fixed, so each is read back once. */
-const priorCache = new WeakMap<tf.Tensor, PriorArrays>();
-
-function priorArrays(priorsCxcywh: tf.Tensor2D): PriorArrays {
+function checkPriors(priorsCxcywh: tf.Tensor2D): void {
   if (priorsCxcywh.rank !== 2 || priorsCxcywh.shape[1] !== 4) {
     throw new TypeError(
       `Cannot match priors: priorsCxcywh must have shape [P, 4], got [${priorsCxcywh.shape}]`,
     );
   }
-  if (priorsCxcywh.isDisposed) throw new Error("Cannot match priors: priorsCxcywh is disposed");
-  const cached = priorCache.get(priorsCxcywh);
-  if (cached !== undefined) return cached;
-  let data: ArrayLike<number>;
-  try {
-    data = priorsCxcywh.dataSync();
-  } catch (e) {
-    throw new Error(
-      `Cannot match priors: priorsCxcywh cannot be read synchronously on the ${tf.getBackend()} ` +
-        `backend (${(e as Error).message}); pass it to the matcher before any kernel uses it ` +
-        "(it is read once and kept) or make it from values on the CPU",
-    );
-  }
-  const p = priorsCxcywh.shape[0];
-  const a: PriorArrays = {
-    p,
-    ...Object.fromEntries(
-      ["x1", "y1", "x2", "y2", "w", "h", "cx", "cy", "area"].map((k) => [k, new Float32Array(p)]),
-    ) as Omit<PriorArrays, "p">,
-  };
-  for (let j = 0; j < p; j++) {
-    const cx = f32(data[j * 4]), cy = f32(data[j * 4 + 1]);
-    const hw = f32(f32(data[j * 4 + 2]) * 0.5), hh = f32(f32(data[j * 4 + 3]) * 0.5);
-    const x1 = (a.x1[j] = f32(cx - hw)), y1 = (a.y1[j] = f32(cy - hh));
-    const x2 = (a.x2[j] = f32(cx + hw)), y2 = (a.y2[j] = f32(cy + hh));
-    const w = (a.w[j] = f32(x2 - x1)), h = (a.h[j] = f32(y2 - y1));
-    a.cx[j] = f32(x1 + f32(w * 0.5));
-    a.cy[j] = f32(y1 + f32(h * 0.5));
-    a.area[j] = f32(w * h);
-  }
-  // a Variable can be reassigned: read it each time
-  if (!(priorsCxcywh instanceof tf.Variable)) priorCache.set(priorsCxcywh, a);
-  return a;
-}
-
-/**
- * IoU of `gt [G, 4]` `xyxy` (float32 values) with every prior → `[G, P]` row-major, with
- * `boxIou`'s float32 steps (torchvision's `box_iou`): each operation rounded to float32,
- * intersections clamped at 0, areas not.
- */
-function iouWithPriors(gt: Float32Array, pr: PriorArrays): Float32Array {
-  const g = gt.length / 4, { p, x1, y1, x2, y2, area } = pr;
-  const iou = new Float32Array(g * p);
-  for (let i = 0; i < g; i++) {
-    const gx1 = gt[i * 4], gy1 = gt[i * 4 + 1], gx2 = gt[i * 4 + 2], gy2 = gt[i * 4 + 3];
-    const gArea = f32(f32(gx2 - gx1) * f32(gy2 - gy1));
-    const row = i * p;
-    for (let j = 0; j < p; j++) {
-      let w = f32(Math.min(gx2, x2[j]) - Math.max(gx1, x1[j]));
-      let h = f32(Math.min(gy2, y2[j]) - Math.max(gy1, y1[j]));
-      if (w < 0) w = 0; // relu, NaN kept
-      if (h < 0) h = 0;
-      const inter = f32(w * h);
-      iou[row + j] = f32(inter / f32(f32(gArea + area[j]) - inter));
-    }
-  }
-  return iou;
 }
 
 /**
