@@ -42,51 +42,64 @@ export interface LossTerms {
 }
 
 /**
- * Hard negative mining on plain arrays: `ce [B·P]` cross-entropies, `cls [B·P]` labels →
- * `[B·P]` weights, 1 on positives and on the chosen negatives. Per image the negatives of
- * highest loss are taken, the lower index first among equal losses, at most as many as there
- * are (torchvision would then also count some positives twice; with real prior sets, where
- * positives are far fewer than a quarter of the priors, the two agree).
+ * Hard negative mining on the device: `ce [B, P]` cross-entropies, `positive [B, P]` bool →
+ * `[B, P]` float32 weights, 1 on the positives and on the chosen negatives, else 0. Per image
+ * the `floor(negPosRatio · positives)` negatives of highest loss are taken, the lower index
+ * first among equal losses, at most as many as there are (torchvision would then also count
+ * some positives twice; with real prior sets, where positives are far fewer than a quarter of
+ * the priors, the two agree).
+ *
+ * No value is read back: the k-th highest negative loss of each image comes from a full
+ * descending `topk`, every negative above it is taken, and of those equal to it the first
+ * `k − above` in index order (a running count). The choice is a constant for the gradient.
  */
-function mineHardNegatives(
-  ce: Float32Array,
-  cls: Int32Array,
-  shape: [number, number],
+function hardExampleWeights(
+  ce: tf.Tensor2D,
+  positive: tf.Tensor2D,
   negPosRatio: number,
-): { weights: Float32Array; numPositives: number } {
-  const [b, p] = shape;
-  const weights = new Float32Array(b * p);
-  let numPositives = 0;
-  for (let k = 0; k < b; k++) {
-    const off = k * p;
-    let pos = 0;
-    for (let j = 0; j < p; j++) if (cls[off + j] > 0) (weights[off + j] = 1), pos++;
-    numPositives += pos;
-    const negLosses: number[] = [];
-    for (let j = 0; j < p; j++) if (cls[off + j] <= 0) negLosses.push(ce[off + j]);
-    const take = Math.min(Math.floor(negPosRatio * pos), negLosses.length);
-    if (take === 0) continue;
-    const sorted = Float32Array.from(negLosses).sort(); // ascending
-    const kth = sorted[sorted.length - take]; // the smallest loss still taken
-    let above = 0;
-    for (let i = sorted.length - take; i < sorted.length; i++) if (sorted[i] > kth) above++;
-    let ties = take - above; // negatives equal to kth to take, in index order
-    for (let j = 0; j < p; j++) {
-      if (cls[off + j] > 0) continue;
-      const v = ce[off + j];
-      if (v > kth) weights[off + j] = 1;
-      else if (v === kth && ties > 0) (weights[off + j] = 1), ties--;
-    }
-  }
-  return { weights, numPositives };
+): tf.Tensor2D {
+  const [b, p] = ce.shape;
+  const select = tf.customGrad((...inputs) => {
+    const lossPerPrior = inputs[0] as tf.Tensor2D; // the others are tfjs's save function
+    const value = tf.tidy(() => {
+      const posF = tf.cast(positive, "float32"); // [B, P]
+      if (b * p === 0) return posF;
+      const zeros = tf.zerosLike(lossPerPrior); // [B, P]
+      // [B, 1] → [B, P] by an exact add: wasm compares across a broadcast ~20× slower
+      const spread = (t: tf.Tensor) => tf.add(zeros, t);
+      // cross-entropies are ≥ 0 (up to rounding), so −1 puts the positives below every
+      // negative: they are never above or equal to the k-th loss
+      const negLoss = tf.where(positive, tf.fill([b, p], -1), lossPerPrior); // [B, P]
+      const numPos = tf.sum(posF, 1, true); // [B, 1]
+      const take = tf.minimum(tf.floor(tf.mul(numPos, negPosRatio)), tf.sub(p, numPos)); // [B, 1]
+      const sorted = tf.topk(negLoss, p).values; // [B, P] descending
+      const position = spread(tf.reshape(tf.range(1, p + 1, 1, "float32"), [1, p])); // [B, P]
+      // the smallest loss still taken, sorted[take − 1], as a masked sum (wasm's gather has no
+      // batch dimensions); 0 when nothing is taken
+      const atKth = tf.equal(position, spread(take));
+      const kth = spread(tf.sum(tf.where(atKth, sorted, zeros), 1, true)); // [B, P]
+      const above = tf.greater(negLoss, kth); // [B, P]
+      const numAbove = tf.sum(tf.cast(above, "float32"), 1, true); // [B, 1]
+      const tie = tf.equal(negLoss, kth); // [B, P]
+      const tieRank = tf.cumsum(tf.cast(tie, "float32"), 1); // [B, P] 1, 2, … along the ties
+      const tieTaken = tf.logicalAnd(tie, tf.lessEqual(tieRank, spread(tf.sub(take, numAbove))));
+      const negTaken = tf.mul(
+        tf.cast(tf.logicalOr(above, tieTaken), "float32"),
+        tf.cast(tf.greater(take, 0), "float32"), // [B, 1]
+      );
+      return tf.add(posF, negTaken);
+    });
+    return { value, gradFunc: () => tf.zerosLike(lossPerPrior) };
+  });
+  return select(ce) as tf.Tensor2D;
 }
 
 /**
  * The MultiBox loss of a batch: head outputs `locPred [B, P, 4]`, `clsLogits [B, P, C]` and
  * targets `locTargets [B, P, 4]`, `clsTargets [B, P]` → `{ loss, locLoss, clsLoss }` scalars.
  * Differentiable with respect to the head outputs (the mining choice is a constant), so
- * `tf.variableGrads(() => multiboxLoss(…).loss)` trains. Reads the cross-entropies back
- * synchronously to mine the negatives.
+ * `tf.variableGrads(() => multiboxLoss(…).loss)` trains. Nothing is read back: the mining
+ * runs as tensor ops, so the loss works where synchronous reads do not (WebGPU).
  *
  * @example
  * ```ts
@@ -140,17 +153,13 @@ export function multiboxLoss(
       p,
       c,
     ]);
-    const ce = tf.neg(tf.sum(tf.mul(logProbs, oneHot), -1)); // [B, P] cross-entropy of each prior
-    const { weights, numPositives } = mineHardNegatives(
-      ce.dataSync() as Float32Array,
-      clsTargets.dataSync() as Int32Array,
-      [b, p],
-      options.negPosRatio ?? 3,
-    );
-    const n = Math.max(1, numPositives);
-    const clsLoss = tf.div(tf.sum(tf.mul(ce, tf.tensor2d(weights, [b, p]))), n) as tf.Scalar;
-    const positive = tf.tile(tf.expandDims(tf.greater(clsTargets, 0), 2), [1, 1, 4]); // [B, P, 4]
-    const diff = tf.where(positive, tf.sub(locPred, locTargets), tf.zerosLike(locPred));
+    const ce = tf.neg(tf.sum(tf.mul(logProbs, oneHot), -1)) as tf.Tensor2D; // [B, P] per prior
+    const positive = tf.greater(clsTargets, 0) as tf.Tensor2D; // [B, P] bool
+    const weights = hardExampleWeights(ce, positive, options.negPosRatio ?? 3); // [B, P]
+    const n = tf.maximum(tf.sum(tf.cast(positive, "float32")), 1); // N = max(1, positives)
+    const clsLoss = tf.div(tf.sum(tf.mul(ce, weights)), n) as tf.Scalar;
+    const positive4 = tf.tile(tf.expandDims(positive, 2), [1, 1, 4]); // [B, P, 4]
+    const diff = tf.where(positive4, tf.sub(locPred, locTargets), tf.zerosLike(locPred));
     const absDiff = tf.abs(diff);
     // smooth L1 (β = 1): 0.5·x² below 1, |x| − 0.5 above, written with min() so that it has
     // a gradient everywhere in tfjs (a comparison op on the tape has none)

@@ -7,10 +7,17 @@
  *    IoU; when two ground truths share a best prior the later one wins.
  * An image without ground truth (G = 0) is all background.
  *
+ * The matching runs in plain JS over float32 arrays, not as tfjs ops: a batch is a few
+ * hundred thousand IoUs, which tfjs would spend as many small kernels and a synchronous read
+ * back (impossible on WebGPU). Every step is rounded to float32 in the order of `boxIou`
+ * and `encodeBoxes` in `boxes.ts` (torchvision's `box_iou` and `encode_boxes`), so IoUs,
+ * threshold decisions and targets are those of the tensor ops; the tests tie the two. A
+ * prior tensor is read once and kept (priors are fixed), so on WebGPU hand the matcher the
+ * priors before any kernel uses them (WebGPU cannot read a GPU tensor synchronously).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { boxIou, cxcywhToXyxy, encodeBoxes } from "./boxes.ts";
 
 /** The ground truth of one image. */
 export interface GroundTruth {
@@ -61,17 +68,98 @@ function matchIou(iou: ArrayLike<number>, g: number, p: number, threshold: numbe
   return matches;
 }
 
-function checkPriors(priorsCxcywh: tf.Tensor2D): void {
+const f32 = Math.fround;
+
+/**
+ * A prior set in the float32 forms the matcher reads, each `[P]`: the corners `x1 … y2`
+ * (`cxcywhToXyxy`: cx ∓ 0.5·w), and torchvision's anchor width, height, centre and area
+ * taken back from those corners (`encodeBoxes`, `boxIou`).
+ */
+interface PriorArrays {
+  p: number;
+  x1: Float32Array;
+  y1: Float32Array;
+  x2: Float32Array;
+  y2: Float32Array;
+  w: Float32Array;
+  h: Float32Array;
+  cx: Float32Array;
+  cy: Float32Array;
+  area: Float32Array;
+}
+
+/** Prior sets already read, by tensor: priors are fixed, so each is read back once. */
+const priorCache = new WeakMap<tf.Tensor, PriorArrays>();
+
+function priorArrays(priorsCxcywh: tf.Tensor2D): PriorArrays {
   if (priorsCxcywh.rank !== 2 || priorsCxcywh.shape[1] !== 4) {
     throw new TypeError(
       `Cannot match priors: priorsCxcywh must have shape [P, 4], got [${priorsCxcywh.shape}]`,
     );
   }
+  if (priorsCxcywh.isDisposed) throw new Error("Cannot match priors: priorsCxcywh is disposed");
+  const cached = priorCache.get(priorsCxcywh);
+  if (cached !== undefined) return cached;
+  let data: ArrayLike<number>;
+  try {
+    data = priorsCxcywh.dataSync();
+  } catch (e) {
+    throw new Error(
+      `Cannot match priors: priorsCxcywh cannot be read synchronously on the ${tf.getBackend()} ` +
+        `backend (${(e as Error).message}); pass it to the matcher before any kernel uses it ` +
+        "(it is read once and kept) or make it from values on the CPU",
+    );
+  }
+  const p = priorsCxcywh.shape[0];
+  const a: PriorArrays = {
+    p,
+    ...Object.fromEntries(
+      ["x1", "y1", "x2", "y2", "w", "h", "cx", "cy", "area"].map((k) => [k, new Float32Array(p)]),
+    ) as Omit<PriorArrays, "p">,
+  };
+  for (let j = 0; j < p; j++) {
+    const cx = f32(data[j * 4]), cy = f32(data[j * 4 + 1]);
+    const hw = f32(f32(data[j * 4 + 2]) * 0.5), hh = f32(f32(data[j * 4 + 3]) * 0.5);
+    const x1 = (a.x1[j] = f32(cx - hw)), y1 = (a.y1[j] = f32(cy - hh));
+    const x2 = (a.x2[j] = f32(cx + hw)), y2 = (a.y2[j] = f32(cy + hh));
+    const w = (a.w[j] = f32(x2 - x1)), h = (a.h[j] = f32(y2 - y1));
+    a.cx[j] = f32(x1 + f32(w * 0.5));
+    a.cy[j] = f32(y1 + f32(h * 0.5));
+    a.area[j] = f32(w * h);
+  }
+  // a Variable can be reassigned: read it each time
+  if (!(priorsCxcywh instanceof tf.Variable)) priorCache.set(priorsCxcywh, a);
+  return a;
+}
+
+/**
+ * IoU of `gt [G, 4]` `xyxy` (float32 values) with every prior → `[G, P]` row-major, with
+ * `boxIou`'s float32 steps (torchvision's `box_iou`): each operation rounded to float32,
+ * intersections clamped at 0, areas not.
+ */
+function iouWithPriors(gt: Float32Array, pr: PriorArrays): Float32Array {
+  const g = gt.length / 4, { p, x1, y1, x2, y2, area } = pr;
+  const iou = new Float32Array(g * p);
+  for (let i = 0; i < g; i++) {
+    const gx1 = gt[i * 4], gy1 = gt[i * 4 + 1], gx2 = gt[i * 4 + 2], gy2 = gt[i * 4 + 3];
+    const gArea = f32(f32(gx2 - gx1) * f32(gy2 - gy1));
+    const row = i * p;
+    for (let j = 0; j < p; j++) {
+      let w = f32(Math.min(gx2, x2[j]) - Math.max(gx1, x1[j]));
+      let h = f32(Math.min(gy2, y2[j]) - Math.max(gy1, y1[j]));
+      if (w < 0) w = 0; // relu, NaN kept
+      if (h < 0) h = 0;
+      const inter = f32(w * h);
+      iou[row + j] = f32(inter / f32(f32(gArea + area[j]) - inter));
+    }
+  }
+  return iou;
 }
 
 /**
  * Matches the ground truth of one image: `gtXyxy [G, 4]` `xyxy`, `priorsCxcywh [P, 4]` →
- * `[P]` int32, the index of each prior's ground truth or −1 (background).
+ * `[P]` int32, the index of each prior's ground truth or −1 (background). Reads `gtXyxy`
+ * synchronously (use {@link matchTargets}, which takes plain arrays, on WebGPU).
  *
  * @example
  * ```ts
@@ -89,20 +177,16 @@ export function matchPriors(
   priorsCxcywh: tf.Tensor2D,
   options: MatchOptions = {},
 ): Int32Array {
-  checkPriors(priorsCxcywh);
+  const pr = priorArrays(priorsCxcywh);
   if (gtXyxy.rank !== 2 || gtXyxy.shape[1] !== 4) {
     throw new TypeError(
       `Cannot match priors: gtXyxy must have shape [G, 4], got [${gtXyxy.shape}]`,
     );
   }
-  const [g, p] = [gtXyxy.shape[0], priorsCxcywh.shape[0]];
-  if (g === 0) return new Int32Array(p).fill(-1);
-  const iou = tf.tidy(() => boxIou(gtXyxy, cxcywhToXyxy(priorsCxcywh)));
-  try {
-    return matchIou(iou.dataSync(), g, p, options.iouThreshold ?? 0.5);
-  } finally {
-    iou.dispose();
-  }
+  const g = gtXyxy.shape[0];
+  if (g === 0) return new Int32Array(pr.p).fill(-1);
+  const gt = Float32Array.from(gtXyxy.dataSync());
+  return matchIou(iouWithPriors(gt, pr), g, pr.p, options.iouThreshold ?? 0.5);
 }
 
 /**
@@ -110,6 +194,7 @@ export function matchPriors(
  * {@link GroundTruth} per image → `locTargets [B, P, 4]` (offsets encoded with the variances,
  * 0 on background) and `clsTargets [B, P]` (0 = background). A degenerate (zero-width) ground
  * truth that gets matched encodes to −Infinity, as in torchvision: filter such boxes first.
+ * The tensors are made from values on the CPU (no kernel runs), so this works on WebGPU.
  *
  * @example
  * ```ts
@@ -134,8 +219,8 @@ export function matchTargets(
   targets: GroundTruth[],
   options: MatchOptions = {},
 ): MatchedTargets {
-  checkPriors(priorsCxcywh);
-  const p = priorsCxcywh.shape[0], b = targets.length;
+  const pr = priorArrays(priorsCxcywh);
+  const p = pr.p, b = targets.length;
   targets.forEach((t, k) => {
     if (t.boxes.length !== 4 * t.labels.length) {
       throw new TypeError(
@@ -154,44 +239,43 @@ export function matchTargets(
       }
     }
   });
-  const priorsXyxy = tf.tidy(() => cxcywhToXyxy(priorsCxcywh)); // [P, 4]
-  try {
-    const priorsXyxyData = priorsXyxy.dataSync();
-    const matchedGt = new Float32Array(b * p * 4); // [B, P, 4] xyxy; the prior itself on background
-    const cls = new Int32Array(b * p);
-    const matches: Int32Array[] = [];
-    let numPositives = 0;
-    for (let k = 0; k < b; k++) {
-      const { boxes, labels } = targets[k];
-      const g = labels.length;
-      let m: Int32Array;
-      if (g === 0) m = new Int32Array(p).fill(-1);
-      else {
-        const iou = tf.tidy(() =>
-          boxIou(tf.tensor2d(Float32Array.from(boxes), [g, 4]), priorsXyxy)
-        );
-        m = matchIou(iou.dataSync(), g, p, options.iouThreshold ?? 0.5);
-        iou.dispose();
-      }
-      matches.push(m);
-      for (let j = 0; j < p; j++) {
-        const o = (k * p + j) * 4;
-        if (m[j] >= 0) {
-          numPositives++;
-          cls[k * p + j] = labels[m[j]];
-          for (let c = 0; c < 4; c++) matchedGt[o + c] = boxes[m[j] * 4 + c];
-        } else {
-          for (let c = 0; c < 4; c++) matchedGt[o + c] = priorsXyxyData[j * 4 + c];
-        }
-      }
+  const [v0, v1] = options.variances ?? [0.1, 0.2];
+  const k0 = f32(1 / v0), k1 = f32(1 / v1); // encodeBoxes multiplies by float32 1 / v
+  const loc = new Float32Array(b * p * 4); // [B, P, 4], 0 on background
+  const cls = new Int32Array(b * p); // [B, P]
+  const matches: Int32Array[] = [];
+  let numPositives = 0;
+  for (let k = 0; k < b; k++) {
+    const { boxes, labels } = targets[k];
+    const g = labels.length;
+    const gt = Float32Array.from(boxes); // [G, 4] xyxy
+    const m = matchIou(iouWithPriors(gt, pr), g, p, options.iouThreshold ?? 0.5);
+    matches.push(m);
+    // encodeBoxes' float32 steps (torchvision's encode_boxes), gt side once per box
+    const gw = new Float32Array(g), gh = new Float32Array(g);
+    const gcx = new Float32Array(g), gcy = new Float32Array(g);
+    for (let i = 0; i < g; i++) {
+      gw[i] = f32(gt[i * 4 + 2] - gt[i * 4]);
+      gh[i] = f32(gt[i * 4 + 3] - gt[i * 4 + 1]);
+      gcx[i] = f32(gt[i * 4] + f32(gw[i] * 0.5));
+      gcy[i] = f32(gt[i * 4 + 1] + f32(gh[i] * 0.5));
     }
-    const locTargets = tf.tidy(() => {
-      const codes = encodeBoxes(tf.tensor3d(matchedGt, [b, p, 4]), priorsCxcywh, options);
-      const positive = tf.tile(tf.greater(tf.tensor3d(cls, [b, p, 1], "int32"), 0), [1, 1, 4]);
-      return tf.where(positive, codes, tf.zerosLike(codes)) as tf.Tensor3D;
-    });
-    return { locTargets, clsTargets: tf.tensor2d(cls, [b, p], "int32"), matches, numPositives };
-  } finally {
-    priorsXyxy.dispose();
+    for (let j = 0; j < p; j++) {
+      const i = m[j];
+      if (i < 0) continue;
+      numPositives++;
+      cls[k * p + j] = labels[i];
+      const o = (k * p + j) * 4;
+      loc[o] = f32(k0 * f32(gcx[i] - pr.cx[j])) / pr.w[j];
+      loc[o + 1] = f32(k0 * f32(gcy[i] - pr.cy[j])) / pr.h[j];
+      loc[o + 2] = k1 * f32(Math.log(f32(gw[i] / pr.w[j])));
+      loc[o + 3] = k1 * f32(Math.log(f32(gh[i] / pr.h[j])));
+    }
   }
+  return {
+    locTargets: tf.tensor3d(loc, [b, p, 4]),
+    clsTargets: tf.tensor2d(cls, [b, p], "int32"),
+    matches,
+    numPositives,
+  };
 }

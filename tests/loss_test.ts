@@ -4,6 +4,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { multiboxLoss } from "../lib/loss.ts";
 import { matchTargets } from "../lib/match.ts";
 import { registerTrainingGradients } from "../lib/engine/gradients.ts";
+import { initBackend, probeWebGpuAdapter } from "../lib/engine/tfjs.ts";
 
 await tf.setBackend("cpu");
 await registerTrainingGradients(); // tfjs-core alone has no gradient functions
@@ -163,4 +164,167 @@ Deno.test("multiboxLoss() leaves no tensors behind, with and without gradients",
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([priors, locPred, clsLogits, targets.locTargets, targets.clsTargets]);
+});
+
+/**
+ * The mining rule on plain arrays (the previous, host-side implementation, kept as the
+ * reference): `ce [B·P]`, `cls [B·P]` → `[B·P]` weights, 1 on the positives and on the
+ * `floor(3 · positives)` negatives of highest loss per image, lower index first on ties, at
+ * most as many as there are.
+ */
+function referenceWeights(ce: Float32Array, cls: Int32Array, b: number, p: number): Float32Array {
+  const weights = new Float32Array(b * p);
+  for (let k = 0; k < b; k++) {
+    const idx = [...Array(p).keys()].map((j) => k * p + j);
+    const pos = idx.filter((i) => cls[i] > 0);
+    pos.forEach((i) => (weights[i] = 1));
+    const neg = idx.filter((i) => cls[i] <= 0).sort((x, y) => ce[y] - ce[x] || x - y);
+    neg.slice(0, Math.min(3 * pos.length, neg.length)).forEach((i) => (weights[i] = 1));
+  }
+  return weights;
+}
+
+/** Logits where the negatives' cross-entropies tie in groups, so the 3:1 cut falls in a tie. */
+function tieCase() {
+  const b = 3, p = 40, c = 3;
+  const rows = [[0, 1, -1], [2, 0, 0], [0.5, 0.5, 0.5], [1, -1, 3]]; // few distinct rows
+  const positives = [[3, 30, 31], [], [...Array(12).keys()].map((j) => 2 * j + 1)]; // take 9, 0, 28
+  const cls = new Int32Array(b * p), logits: number[] = [];
+  for (let k = 0; k < b; k++) {
+    for (let j = 0; j < p; j++) {
+      if (positives[k].includes(j)) cls[k * p + j] = 1 + (j % 2);
+      logits.push(...rows[(j * 7 + k) % rows.length]);
+    }
+  }
+  return {
+    clsLogits: tf.tensor3d(logits, [b, p, c]),
+    locPred: tf.randomNormal([b, p, 4], 0, 1, "float32", 3) as tf.Tensor3D,
+    locTargets: tf.randomNormal([b, p, 4], 0, 1, "float32", 4) as tf.Tensor3D,
+    clsTargets: tf.tensor2d(cls, [b, p], "int32"),
+  };
+}
+
+Deno.test("multiboxLoss() mines as the reference: ties taken in index order, capped at the negatives", () => {
+  const { clsLogits, locPred, locTargets, clsTargets } = tieCase();
+  const [b, p] = clsTargets.shape;
+  const cls = clsTargets.dataSync() as Int32Array;
+  const ce = tf.tidy(() =>
+    tf.neg(tf.sum(tf.mul(tf.logSoftmax(clsLogits), tf.oneHot(clsTargets, 3)), -1)).dataSync()
+  ) as Float32Array;
+  const weights = referenceWeights(ce, cls, b, p);
+  const n = Math.max(1, cls.filter((v) => v > 0).length);
+  const want = ce.reduce((s, v, i) => s + v * weights[i], 0) / n;
+  const out = multiboxLoss({ locPred, clsLogits }, { locTargets, clsTargets });
+  const got = out.clsLoss.dataSync()[0];
+  assert.ok(relErr(got, want) <= 1e-5, `clsLoss ${got} vs ${want}`);
+  // the chosen priors are exactly those whose logits get a gradient
+  const [gCls] = tf.grads((g: tf.Tensor) =>
+    multiboxLoss({ locPred, clsLogits: g as tf.Tensor3D }, { locTargets, clsTargets }).loss
+  )([clsLogits]);
+  const g = gCls.dataSync();
+  for (let i = 0; i < b * p; i++) {
+    const chosen = g[i * 3] !== 0 || g[i * 3 + 1] !== 0 || g[i * 3 + 2] !== 0;
+    assert.equal(chosen, weights[i] === 1, `prior ${i % p} of image ${Math.floor(i / p)}`);
+  }
+  tf.dispose([
+    clsLogits,
+    locPred,
+    locTargets,
+    clsTargets,
+    out.loss,
+    out.locLoss,
+    out.clsLoss,
+    gCls,
+  ]);
+});
+
+Deno.test("multiboxLoss() and matchTargets() read nothing back synchronously (as on WebGPU)", () => {
+  const c = (fx.cases as LossCase[]).find((x) => x.gradLoc)!;
+  const { priors, locPred, clsLogits, targets } = caseTensors(c); // reads the priors once
+  const engine = tf.engine() as unknown as { readSync: (dataId: unknown) => unknown };
+  const readSync = engine.readSync;
+  engine.readSync = () => {
+    throw new Error("synchronous read");
+  };
+  let out: tf.Tensor[] = [];
+  try {
+    const again = matchTargets(
+      priors,
+      c.gtXyxy.map((b, k) => ({ boxes: b.flat(), labels: c.labels[k] })),
+    );
+    const loss = multiboxLoss({ locPred, clsLogits }, targets);
+    const grads = tf.grads((l: tf.Tensor, g: tf.Tensor) =>
+      multiboxLoss({ locPred: l as tf.Tensor3D, clsLogits: g as tf.Tensor3D }, targets).loss
+    )([locPred, clsLogits]);
+    out = [again.locTargets, again.clsTargets, loss.loss, loss.locLoss, loss.clsLoss, ...grads];
+  } finally {
+    engine.readSync = readSync;
+  }
+  assert.ok(relErr(out[2].dataSync()[0], c.locLoss + c.clsLoss) <= 1e-5);
+  tf.dispose([priors, locPred, clsLogits, targets.locTargets, targets.clsTargets, ...out]);
+});
+
+const adapter = await probeWebGpuAdapter();
+if (adapter === null) console.log("loss_test: no WebGPU adapter, the webgpu test is skipped");
+
+Deno.test({
+  name: "multiboxLoss() and matchTargets() on webgpu equal cpu (values and gradients)",
+  ignore: adapter === null,
+  sanitizeOps: false, // the WebGPU device lives on after the test
+  sanitizeResources: false,
+  async fn() {
+    const c = (fx.cases as LossCase[]).find((x) => x.gradLoc)!;
+    const flatTargets = c.gtXyxy.map((b, k) => ({ boxes: b.flat(), labels: c.labels[k] }));
+    /** Everything the test compares, read with `data()` (WebGPU has no synchronous read). */
+    const run = async () => {
+      const tensors: tf.Tensor[] = [];
+      const keep = <T extends tf.Tensor>(t: T) => (tensors.push(t), t);
+      const priors = keep(tf.tensor2d(c.priorsCxcywh!));
+      const t = matchTargets(priors, flatTargets);
+      keep(t.locTargets), keep(t.clsTargets);
+      const locPred = keep(tf.tensor3d(c.locPred as number[][][]));
+      const clsLogits = keep(tf.tensor3d(c.clsLogits as number[][][]));
+      const ties = tieCase();
+      Object.values(ties).forEach(keep);
+      const lossGrads = (o: { locPred: tf.Tensor3D; clsLogits: tf.Tensor3D }, tg: typeof t) => {
+        const value = multiboxLoss(o, tg);
+        Object.values(value).forEach(keep);
+        const grads = tf.grads((l: tf.Tensor, g: tf.Tensor) =>
+          multiboxLoss({ locPred: l as tf.Tensor3D, clsLogits: g as tf.Tensor3D }, tg).loss
+        )([o.locPred, o.clsLogits]);
+        grads.forEach(keep);
+        return [value.loss, value.locLoss, value.clsLoss, ...grads];
+      };
+      const results = [
+        t.locTargets,
+        t.clsTargets,
+        ...lossGrads({ locPred, clsLogits }, t),
+        ...lossGrads(ties, { ...ties, matches: [], numPositives: 0 }),
+      ];
+      const data = await Promise.all(results.map((r) => r.data()));
+      tf.dispose(tensors);
+      return data.map((d) => Array.from(d as Float32Array | Int32Array));
+    };
+    const cpu = await run();
+    await initBackend("webgpu");
+    const cpuForward = tf.env().getBool("WEBGPU_CPU_FORWARD");
+    try {
+      tf.env().set("WEBGPU_CPU_FORWARD", false); // run small kernels on the GPU too
+      const gpu = await run();
+      assert.equal(tf.getBackend(), "webgpu");
+      gpu.forEach((got, r) => {
+        const want = cpu[r];
+        assert.equal(got.length, want.length);
+        for (let i = 0; i < want.length; i++) {
+          const ok = Object.is(got[i], want[i]) ||
+            Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i]));
+          assert.ok(ok, `result ${r}[${i}]: webgpu ${got[i]} vs cpu ${want[i]}`);
+        }
+      });
+      assert.ok(relErr(gpu[2][0], c.locLoss + c.clsLoss) <= 1e-5, "webgpu loss vs torchvision");
+    } finally {
+      tf.env().set("WEBGPU_CPU_FORWARD", cpuForward);
+      await tf.setBackend("cpu");
+    }
+  },
 });

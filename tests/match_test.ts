@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+import { boxIou, cxcywhToXyxy, encodeBoxes } from "../lib/boxes.ts";
 import { matchPriors, matchTargets } from "../lib/match.ts";
 
 await tf.setBackend("cpu");
@@ -121,4 +122,108 @@ Deno.test("matchTargets() and matchPriors() leave no tensors behind", () => {
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([priors, gt]);
+});
+
+/** mulberry32: a small seeded PRNG. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A naive SSDMatcher over `boxIou` and `encodeBoxes` as tensor ops (torchvision's
+ * `match_quality_matrix.max(dim=0)`, threshold, then `matches[iou.argmax(dim=1)] = arange(G)`):
+ * the reference the plain-JS matcher must equal bit for bit (on the cpu backend, whose `log`
+ * is JS's; wasm's differs by an ulp at times).
+ */
+function referenceTargets(priors: tf.Tensor2D, boxes: number[], labels: number[]) {
+  const g = labels.length, p = priors.shape[0];
+  const matches = new Array<number>(p).fill(-1);
+  const loc = new Float32Array(p * 4), cls = new Array<number>(p).fill(0);
+  if (g === 0) return { matches, loc, cls };
+  const gt = tf.tensor2d(boxes, [g, 4]);
+  const iou = tf.tidy(() => boxIou(gt, cxcywhToXyxy(priors))).arraySync(); // [G][P]
+  for (let j = 0; j < p; j++) {
+    let best = 0;
+    for (let i = 1; i < g; i++) if (iou[i][j] > iou[best][j]) best = i;
+    if (iou[best][j] >= 0.5) matches[j] = best;
+  }
+  for (let i = 0; i < g; i++) matches[iou[i].indexOf(Math.max(...iou[i]))] = i;
+  const codes = tf.tidy(() =>
+    encodeBoxes(tf.gather(gt, matches.map((m) => Math.max(m, 0))), priors).dataSync()
+  );
+  matches.forEach((m, j) => {
+    if (m < 0) return;
+    cls[j] = labels[m];
+    loc.set(codes.subarray(j * 4, j * 4 + 4), j * 4);
+  });
+  gt.dispose();
+  return { matches, loc, cls };
+}
+
+Deno.test("matchTargets() equals boxIou and encodeBoxes as tensor ops bit for bit, on 8732 priors", () => {
+  const priorsData = readF32(new URL(fx.batch.priors, TV));
+  const p = priorsData.length / 4;
+  const priors = tf.tensor2d(priorsData, [p, 4]);
+  const rand = rng(7);
+  const images = [0, 1, 2, 3, 4, 5].map((k) => {
+    const boxes: number[] = [], labels: number[] = [];
+    for (let i = 0; i < 2 + 2 * k; i++) {
+      const w = 0.01 + rand() * 0.6, h = 0.01 + rand() * 0.6;
+      const x1 = rand() * (1 - w), y1 = rand() * (1 - h);
+      boxes.push(x1, y1, x1 + w, y1 + h);
+      labels.push(1 + i);
+    }
+    // near-threshold and tie cases: a prior's own box, its upper half (IoU 0.5 up to
+    // rounding) and two copies of one box (a tie between ground truths)
+    const j = Math.floor(rand() * p);
+    const [cx, cy, w, h] = priorsData.subarray(j * 4, j * 4 + 4);
+    boxes.push(
+      cx - w / 2,
+      cy - h / 2,
+      cx + w / 2,
+      cy + h / 2,
+      cx - w / 2,
+      cy - h / 2,
+      cx + w / 2,
+      cy,
+    );
+    boxes.push(...boxes.slice(0, 4));
+    labels.push(50, 51, 52);
+    return { boxes, labels };
+  });
+  const t = matchTargets(priors, images);
+  const loc = t.locTargets.dataSync(), cls = t.clsTargets.dataSync();
+  images.forEach((im, k) => {
+    const want = referenceTargets(priors, im.boxes, im.labels);
+    assert.deepEqual(Array.from(t.matches[k]), want.matches, `image ${k} matches`);
+    assert.deepEqual(Array.from(cls.subarray(k * p, (k + 1) * p)), want.cls, `image ${k} cls`);
+    const got = loc.subarray(k * p * 4, (k + 1) * p * 4);
+    for (let i = 0; i < got.length; i++) {
+      assert.ok(
+        Object.is(got[i], want.loc[i]),
+        `image ${k} loc[${i}]: ${got[i]} vs ${want.loc[i]}`,
+      );
+    }
+  });
+  tf.dispose([priors, t.locTargets, t.clsTargets]);
+});
+
+Deno.test("matchTargets() reads a prior tensor once and still follows a reassigned Variable", () => {
+  const priors = tf.tensor2d([[0.25, 0.25, 0.5, 0.5], [0.75, 0.75, 0.5, 0.5]]);
+  const gt = [{ boxes: [0.5, 0.5, 1, 1], labels: [1] }];
+  const first = matchTargets(priors, gt);
+  const again = matchTargets(priors, gt);
+  assert.deepEqual(Array.from(again.matches[0]), Array.from(first.matches[0]));
+  const v = tf.variable(priors);
+  assert.deepEqual(Array.from(matchTargets(v, gt).matches[0]), [-1, 0]);
+  v.assign(tf.tensor2d([[0.75, 0.75, 0.5, 0.5], [0.25, 0.25, 0.5, 0.5]]));
+  assert.deepEqual(Array.from(matchTargets(v, gt).matches[0]), [0, -1]);
+  priors.dispose();
+  assert.throws(() => matchTargets(priors, gt), /disposed/);
+  tf.dispose([first.locTargets, first.clsTargets, again.locTargets, again.clsTargets, v]);
 });
