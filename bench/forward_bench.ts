@@ -37,10 +37,10 @@ for (const name of names) {
   const [h, w] = model.config.imageSize;
   const x = tf.randomUniform([batch, h, w, 3], -1, 1, "float32", 0) as tf.Tensor4D;
   const forward = async () => {
-    const { loc, logits } = model.predict(x);
-    await Promise.all([loc.data(), logits.data()]);
-    loc.dispose();
-    logits.dispose();
+    const { locPred, clsLogits } = model.predict(x);
+    await Promise.all([locPred.data(), clsLogits.data()]);
+    locPred.dispose();
+    clsLogits.dispose();
   };
   await forward(); // warm-up: compiles shaders / kernels
   const before = tf.memory().numTensors;

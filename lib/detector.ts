@@ -140,14 +140,16 @@ export async function loadDetector(
     const t0 = performance.now();
     const input = preprocessImage(image, cfg);
     const t1 = performance.now();
-    const { loc, logits } = ssd.predict(input);
+    const out = ssd.predict(input); // [1, P, 4], [1, P, C]
     input.dispose();
-    const [locPred, clsLogits] = tf.tidy(() => [tf.squeeze(loc, [0]), tf.squeeze(logits, [0])]) as [
+    const [locPred, clsLogits] = tf.tidy(() => [
+      tf.squeeze(out.locPred, [0]),
+      tf.squeeze(out.clsLogits, [0]),
+    ]) as [
       tf.Tensor2D,
       tf.Tensor2D,
     ];
-    loc.dispose();
-    logits.dispose();
+    tf.dispose([out.locPred, out.clsLogits]);
     try {
       await locPred.data(); // wait for the backend, so inference time is inference time
       const t2 = performance.now();

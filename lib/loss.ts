@@ -11,14 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-
-/** The network's raw outputs for a batch. */
-export interface HeadOutputs {
-  /** `[B, P, 4]` predicted offsets `(dx, dy, dw, dh)`. */
-  locPred: tf.Tensor3D;
-  /** `[B, P, C]` class logits (index 0 = background). */
-  clsLogits: tf.Tensor3D;
-}
+import type { HeadOutputs } from "./model/heads.ts";
 
 /** The matcher's targets (see `matchTargets`). */
 export interface LossTargets {

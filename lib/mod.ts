@@ -26,7 +26,7 @@ export * from "./config.ts";
 export * from "./priors.ts";
 export * from "./boxes.ts";
 export * from "./match.ts";
-export { type LossOptions, type LossTargets, type LossTerms, multiboxLoss } from "./loss.ts";
+export * from "./loss.ts";
 export * from "./nms.ts";
 export * from "./detector.ts";
 export * from "./model/mod.ts";

@@ -66,9 +66,9 @@ for (const backend of backends) {
           tf.div(tf.sub(tf.tensor4d(u8, [1, 240, 320, 3], "float32"), 127), 128)
         ) as tf.Tensor4D;
         const out = model.predict(x);
-        const logits = (await out.logits.data()) as Float32Array;
-        const loc = (await out.loc.data()) as Float32Array;
-        tf.dispose([x, out.loc, out.logits]);
+        const logits = (await out.clsLogits.data()) as Float32Array;
+        const loc = (await out.locPred.data()) as Float32Array;
+        tf.dispose([x, out.locPred, out.clsLogits]);
         const { scores, boxes } = decode(logits, loc);
         d.logits = Math.max(d.logits, maxAbs(logits, await f32(`${dir}/${ref}_logits.bin`)));
         d.loc = Math.max(d.loc, maxAbs(loc, await f32(`${dir}/${ref}_loc.bin`)));

@@ -28,9 +28,9 @@ const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 const t0 = performance.now();
 let first = { tensors: 0, rss: 0 };
 for (let i = 1; i <= n; i++) {
-  const { loc, logits } = model.predict(x);
-  await logits.data();
-  tf.dispose([loc, logits]);
+  const { locPred, clsLogits } = model.predict(x);
+  await clsLogits.data();
+  tf.dispose([locPred, clsLogits]);
   if (i === 1 || i % 10 === 0) {
     const now = { tensors: tf.memory().numTensors, rss: Deno.memoryUsage().rss };
     if (i === 1) first = now;

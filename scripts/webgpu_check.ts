@@ -62,15 +62,15 @@ for (const [name, key] of [["face-slim-320", "slim320"], ["face-rfb-320", "rfb32
   for (const image of ["1", "8"]) {
     const u8 = await Deno.readFile(new URL(`fixtures/ultraface/${image}/input_rgb_u8.bin`, root));
     const x = tf.tidy(() => tf.div(tf.sub(tf.tensor4d(u8, [1, 240, 320, 3], "float32"), 127), 128));
-    const { loc, logits } = model.predict(x as tf.Tensor4D);
+    const { locPred, clsLogits } = model.predict(x as tf.Tensor4D);
     const diff = (a: ArrayLike<number>, b: Float32Array) =>
       b.reduce((m, v, k) => Math.max(m, Math.abs(v - a[k])), 0);
     const dl = diff(
-      await logits.data(),
+      await clsLogits.data(),
       await f32(`fixtures/ultraface/${image}/${key}_logits.bin`),
     );
-    const dc = diff(await loc.data(), await f32(`fixtures/ultraface/${image}/${key}_loc.bin`));
-    tf.dispose([x, loc, logits]);
+    const dc = diff(await locPred.data(), await f32(`fixtures/ultraface/${image}/${key}_loc.bin`));
+    tf.dispose([x, locPred, clsLogits]);
     const ok = dl <= 1e-4 && dc <= 1e-4;
     failed += ok ? 0 : 1;
     console.log(

@@ -59,12 +59,12 @@ Deno.test("SSD512 runs and gives 24564 predictions over 7 maps", async () => {
   const model = buildModel(cfg, { seed: 3 });
   const x = tf.randomUniform([1, 512, 512, 3], -120, 130, "float32", 1) as tf.Tensor4D;
   try {
-    const { loc, logits } = model.predict(x);
-    assert.deepEqual(loc.shape, [1, 24564, 4]);
-    assert.deepEqual(logits.shape, [1, 24564, 21]);
-    const finite = tf.tidy(() => tf.all(tf.isFinite(logits)).dataSync()[0]);
+    const { locPred, clsLogits } = model.predict(x);
+    assert.deepEqual(locPred.shape, [1, 24564, 4]);
+    assert.deepEqual(clsLogits.shape, [1, 24564, 21]);
+    const finite = tf.tidy(() => tf.all(tf.isFinite(clsLogits)).dataSync()[0]);
     assert.equal(finite, 1);
-    tf.dispose([loc, logits]);
+    tf.dispose([locPred, clsLogits]);
   } finally {
     x.dispose();
     model.dispose();
@@ -82,11 +82,11 @@ Deno.test("predict() treats batch elements independently (tiny, batch 2)", async
     const one = model.predict(b);
     const two = model.predict(both);
     // 20²·4 + 10²·6 + 5²·6 + 3²·4 + 1²·4 (config.ts)
-    assert.deepEqual(two.logits.shape, [2, 2390, 5]);
-    const second = tf.slice(two.loc, [1, 0, 0], [1, -1, -1]);
-    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(second, one.loc))).dataSync()[0]);
+    assert.deepEqual(two.clsLogits.shape, [2, 2390, 5]);
+    const second = tf.slice(two.locPred, [1, 0, 0], [1, -1, -1]);
+    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(second, one.locPred))).dataSync()[0]);
     assert.ok(d < 1e-5, `batch element 1 differs from the same image alone by ${d}`);
-    tf.dispose([one.loc, one.logits, two.loc, two.logits, second]);
+    tf.dispose([one.locPred, one.clsLogits, two.locPred, two.clsLogits, second]);
   } finally {
     tf.dispose([a, b, both]);
     model.dispose();

@@ -20,8 +20,8 @@ for (const [backend, name] of CASES) {
       try {
         const before = tf.memory().numTensors;
         const { value, grads } = tf.variableGrads(() => {
-          const { loc, logits } = model.predict(x, { training: true });
-          return tf.add(tf.mean(tf.square(loc)), tf.mean(logits)) as tf.Scalar;
+          const { locPred, clsLogits } = model.predict(x, { training: true });
+          return tf.add(tf.mean(tf.square(locPred)), tf.mean(clsLogits)) as tf.Scalar;
         });
         const names = [...model.params.keys()];
         const byVar = new Map([...model.params].map(([k, v]) => [v.name, k]));

@@ -56,8 +56,8 @@ Deno.test("loadModel() of UltraFace's original .pth infers slim and equals the s
     assert.equal(fromPth.config.name, "face-slim-320");
     const a = fromPth.predict(x);
     const b = shipped.predict(x);
-    assert.deepEqual(await a.logits.data(), await b.logits.data());
-    tf.dispose([a.loc, a.logits, b.loc, b.logits]);
+    assert.deepEqual(await a.clsLogits.data(), await b.clsLogits.data());
+    tf.dispose([a.locPred, a.clsLogits, b.locPred, b.clsLogits]);
   } finally {
     x.dispose();
     fromPth.dispose();

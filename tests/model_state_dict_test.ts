@@ -19,9 +19,9 @@ Deno.test("loadStateDict(stateDict()) round-trips weights and outputs (face-rfb-
     b.loadStateDict(sd);
     const ya = a.predict(x);
     const yb = b.predict(x);
-    assert.deepEqual(await yb.logits.data(), await ya.logits.data());
-    assert.deepEqual(await yb.loc.data(), await ya.loc.data());
-    tf.dispose([ya.loc, ya.logits, yb.loc, yb.logits]);
+    assert.deepEqual(await yb.clsLogits.data(), await ya.clsLogits.data());
+    assert.deepEqual(await yb.locPred.data(), await ya.locPred.data());
+    tf.dispose([ya.locPred, ya.clsLogits, yb.locPred, yb.clsLogits]);
   } finally {
     tf.dispose(x);
     a.dispose();
@@ -115,8 +115,8 @@ Deno.test("predict() keeps the tensor count flat over repeated calls, eval and t
     const x = tf.randomNormal([1, ...cfg.imageSize, 3], 0, 1, "float32", 3) as tf.Tensor4D;
     try {
       const run = (training: boolean) => {
-        const { loc, logits } = model.predict(x, { training });
-        tf.dispose([loc, logits]);
+        const { locPred, clsLogits } = model.predict(x, { training });
+        tf.dispose([locPred, clsLogits]);
       };
       run(false);
       run(true);
@@ -139,8 +139,8 @@ Deno.test("predict({training: true}) moves BatchNorm running stats like PyTorch 
   // a constant image: layer 0's conv output per channel is constant over space except at borders
   const x = tf.fill([2, 160, 160, 3], 0.5) as tf.Tensor4D;
   try {
-    const { loc, logits } = model.predict(x, { training: true });
-    tf.dispose([loc, logits]);
+    const { locPred, clsLogits } = model.predict(x, { training: true });
+    tf.dispose([locPred, clsLogits]);
     const sd = model.stateDict();
     const mean = sd.get("backbone.layers.0.bn.running_mean")!.data as Float32Array;
     // hand: running_mean = 0.9·0 + 0.1·batch mean of the conv output; compute the batch mean here

@@ -34,18 +34,18 @@ for (const c of CASES) {
       assert.equal(model.config.name, c.config);
       const input = await readF32(await requireFixture(`${c.file}_input.bin`));
       const x = tf.tensor4d(input, [1, c.size, c.size, 3]);
-      const { loc, logits } = model.predict(x);
-      assert.deepEqual(loc.shape, [1, c.priors, 4]);
-      assert.deepEqual(logits.shape, [1, c.priors, 91]);
+      const { locPred, clsLogits } = model.predict(x);
+      assert.deepEqual(locPred.shape, [1, c.priors, 4]);
+      assert.deepEqual(clsLogits.shape, [1, c.priors, 91]);
       const dLoc = maxDiff(
-        await loc.data(),
+        await locPred.data(),
         await readF32(await requireFixture(`${c.file}_bbox_regression.bin`)),
       );
       const dLogits = maxDiff(
-        await logits.data(),
+        await clsLogits.data(),
         await readF32(await requireFixture(`${c.file}_cls_logits.bin`)),
       );
-      tf.dispose([x, loc, logits]);
+      tf.dispose([x, locPred, clsLogits]);
       assert.ok(dLoc.rel <= 1e-4, `bbox_regression: ${JSON.stringify(dLoc)}`);
       assert.ok(dLogits.rel <= 1e-4, `cls_logits: ${JSON.stringify(dLogits)}`);
     } finally {

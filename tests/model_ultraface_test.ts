@@ -11,7 +11,7 @@ const MODELS = [["face-slim-320", "slim320"], ["face-rfb-320", "rfb320"]] as con
 
 for (const backend of ["wasm", "cpu"] as const) {
   for (const [name, ref] of MODELS) {
-    Deno.test(`loadModel("${name}") reproduces PyTorch logits and loc within 1e-4 on ${backend}`, async () => {
+    Deno.test(`loadModel("${name}") reproduces PyTorch clsLogits and locPred within 1e-4 on ${backend}`, async () => {
       await useBackend(backend);
       const model = await loadModel(name);
       try {
@@ -20,16 +20,16 @@ for (const backend of ["wasm", "cpu"] as const) {
           const x = tf.tidy(() =>
             tf.div(tf.sub(tf.tensor4d(u8, [1, 240, 320, 3], "float32"), 127), 128)
           ) as tf.Tensor4D; // (v − 127) / 128, ARCHITECTURE.md §1
-          const { loc, logits } = model.predict(x);
+          const { locPred, clsLogits } = model.predict(x);
           const refLogits = await readF32(new URL(`${image}/${ref}_logits.bin`, DIR));
           const refLoc = await readF32(new URL(`${image}/${ref}_loc.bin`, DIR));
-          assert.deepEqual(logits.shape, [1, 4420, 2]);
-          assert.deepEqual(loc.shape, [1, 4420, 4]);
-          const dLogits = maxDiff(await logits.data(), refLogits);
-          const dLoc = maxDiff(await loc.data(), refLoc);
-          tf.dispose([x, loc, logits]);
-          assert.ok(dLogits.abs <= 1e-4, `image ${image} logits max diff ${dLogits.abs}`);
-          assert.ok(dLoc.abs <= 1e-4, `image ${image} loc max diff ${dLoc.abs}`);
+          assert.deepEqual(clsLogits.shape, [1, 4420, 2]);
+          assert.deepEqual(locPred.shape, [1, 4420, 4]);
+          const dLogits = maxDiff(await clsLogits.data(), refLogits);
+          const dLoc = maxDiff(await locPred.data(), refLoc);
+          tf.dispose([x, locPred, clsLogits]);
+          assert.ok(dLogits.abs <= 1e-4, `image ${image} clsLogits max diff ${dLogits.abs}`);
+          assert.ok(dLoc.abs <= 1e-4, `image ${image} locPred max diff ${dLoc.abs}`);
         }
       } finally {
         model.dispose();

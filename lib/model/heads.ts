@@ -30,9 +30,9 @@ import type { Init, ParamStore } from "./params.ts";
 /** Raw head outputs in prior order. */
 export interface HeadOutputs {
   /** `[B, P, 4]` offsets (dx, dy, dw, dh) against the priors, before variances. */
-  loc: tf.Tensor3D;
+  locPred: tf.Tensor3D;
   /** `[B, P, C]` class logits, background at 0. */
-  logits: tf.Tensor3D;
+  clsLogits: tf.Tensor3D;
 }
 
 /** Per-level head outputs `[B, H, W, A·K]` → `[B, Σ H·W·A, K]`. */
@@ -63,8 +63,8 @@ export type Head = (maps: tf.Tensor4D[], training: boolean) => HeadOutputs;
 /** Applies per-level classification and regression layers and flattens them. */
 export function composeHead(cls: Layer[], reg: Layer[], numClasses: number): Head {
   return (maps, training) => ({
-    loc: flattenHead(maps.map((m, i) => reg[i](m, training)), 4),
-    logits: flattenHead(maps.map((m, i) => cls[i](m, training)), numClasses),
+    locPred: flattenHead(maps.map((m, i) => reg[i](m, training)), 4),
+    clsLogits: flattenHead(maps.map((m, i) => cls[i](m, training)), numClasses),
   });
 }
 

@@ -12,10 +12,10 @@
  * await tf.setBackend("cpu");
  * const model = buildModel(getConfig("tiny"), { seed: 1 });
  * const images = tf.zeros([1, 160, 160, 3]) as tf.Tensor4D;
- * const { loc, logits } = model.predict(images);
- * assert.deepEqual(loc.shape, [1, 2390, 4]);
- * assert.equal(logits.shape[1], 2390);
- * tf.dispose([images, loc, logits]);
+ * const { locPred, clsLogits } = model.predict(images);
+ * assert.deepEqual(locPred.shape, [1, 2390, 4]);
+ * assert.equal(clsLogits.shape[1], 2390);
+ * tf.dispose([images, locPred, clsLogits]);
  * model.dispose();
  * ```
  *
@@ -44,7 +44,7 @@ export interface SsdModel {
   predict(
     images: tf.Tensor4D,
     opts?: { training?: boolean },
-  ): { loc: tf.Tensor3D; logits: tf.Tensor3D };
+  ): { locPred: tf.Tensor3D; clsLogits: tf.Tensor3D };
   /** Trainable variables by PyTorch state-dict name (`backbone.features.0.weight`, …). */
   readonly params: Map<string, tf.Variable>;
   /**
@@ -117,7 +117,7 @@ class Ssd implements SsdModel {
       );
     }
     return tf.tidy(() => {
-      const { sources, loc, logits } = this.#net(images, opts.training ?? false);
+      const { sources, locPred, clsLogits } = this.#net(images, opts.training ?? false);
       sources.forEach((m, i) => {
         const [fh, fw] = this.config.priors.layers[i].featureSize;
         if (m.shape[1] !== fh || m.shape[2] !== fw) {
@@ -128,7 +128,7 @@ class Ssd implements SsdModel {
           );
         }
       });
-      return { loc, logits };
+      return { locPred, clsLogits };
     });
   }
 
