@@ -97,4 +97,3 @@ const out = {
 };
 console.log(JSON.stringify(out));
 tf.dispose([priors, locPred, clsLogits, t.locTargets, t.clsTargets]);
-Deno.exit(0); // wasm threads keep the event loop alive

@@ -90,4 +90,4 @@ for (const backend of backends) {
   }
 }
 console.log(worst <= 1e-4 ? "ok: all within 1e-4" : `FAIL: worst ${worst}`);
-Deno.exit(worst > 1e-4 ? 1 : 0); // explicit: wasm pthread workers keep the event loop alive
+Deno.exit(worst > 1e-4 ? 1 : 0);

@@ -44,5 +44,3 @@ console.log(
 );
 x.dispose();
 model.dispose();
-// wasm pthread workers keep the event loop alive; a script ends explicitly.
-Deno.exit(0);

@@ -46,3 +46,30 @@ Deno.test("onnxruntimeAvailable() loads onnxruntime-node", async () => {
   assert.equal(status.ok, true, status.error);
   assert.match(status.version ?? "", /^1\.20\./);
 });
+
+Deno.test("a script that used threaded wasm exits on its own (the pool does not hold it open)", async () => {
+  const dir = await Deno.makeTempDir();
+  const script = `${dir}/uses_wasm.ts`;
+  const engine = new URL("../lib/engine/tfjs.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "${engine}";
+const info = await initBackend("wasm", { threads: 2 });
+const y = tf.conv2d(tf.ones([1, 32, 32, 4]) as tf.Tensor4D, tf.ones([3, 3, 4, 4]) as tf.Tensor4D, 1, "same");
+console.log(info.threads, (await y.data())[0]);
+`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `--config=${new URL("../deno.json", import.meta.url).pathname}`, script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill(), 30_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(out.code, 0, `did not exit by itself: ${new TextDecoder().decode(out.stderr)}`);
+  // threads, and the corner of a 3×3 "same" conv of ones: a 2×2 window × 4 channels = 16.
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "2 16");
+});

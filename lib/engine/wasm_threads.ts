@@ -83,13 +83,39 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
   };
   setThreadsCount(threads);
   // deno-lint-ignore no-explicit-any
-  return new BackendWasm(module as any);
+  const backend = new BackendWasm(module as any); // starts the pool's threads
+  unrefPool(module);
+  return backend;
+}
+
+/**
+ * Lets the process end while the pthread pool idles. Emscripten unrefs its Node workers only on
+ * a "loaded" message Deno's `worker_threads` does not deliver the way Node does, so without this
+ * a script that used threaded wasm never exits. tfjs ops block the main thread until the pool
+ * is done, so an unreferenced worker is never left with work.
+ */
+function unrefPool(module: WasmModule): void {
+  const pool = module.PThread;
+  if (pool === undefined) return;
+  const unref = (w: { unref?: () => void }) => w.unref?.();
+  [...pool.unusedWorkers, ...pool.runningWorkers].forEach(unref);
+  const allocate = pool.allocateUnusedWorker.bind(pool);
+  pool.allocateUnusedWorker = () => {
+    allocate();
+    pool.unusedWorkers.forEach(unref);
+  };
 }
 
 /** The emscripten module as far as this file uses it. */
 interface WasmModule {
   cwrap: (name: string, ret: string | null, args: string[]) => (...a: number[]) => unknown;
   tfjs?: Record<string, unknown>;
+  /** Emscripten's pthread pool (`Module["PThread"]`). */
+  PThread?: {
+    unusedWorkers: { unref?: () => void }[];
+    runningWorkers: { unref?: () => void }[];
+    allocateUnusedWorker: () => void;
+  };
 }
 
 /**
