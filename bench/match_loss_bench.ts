@@ -12,6 +12,7 @@ import { initBackend } from "../lib/engine/tfjs.ts";
 import { type GroundTruth, matchTargets } from "../lib/match.ts";
 import { multiboxLoss } from "../lib/loss.ts";
 import { priorsTensor } from "../lib/priors.ts";
+import { makeRng } from "../lib/data/rng.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: string) => {
@@ -23,21 +24,11 @@ const runs = Number(flag("--runs", "10"));
 const batch = Number(flag("--batch", "8"));
 const threads = Number(flag("--threads", "1"));
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const info = await initBackend(backend, { threads, gradients: true });
 const cfg = getConfig("ssd300-coco");
 const priors = priorsTensor(cfg); // [P, 4] cxcywh
 const p = priors.shape[0], c = 91;
-const rand = rng(2024);
+const rand = makeRng(2024);
 const targets: GroundTruth[] = [];
 for (let k = 0; k < batch; k++) {
   const g = 3 + Math.floor(rand() * 5); // 3 … 7, about 5

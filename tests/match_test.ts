@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { boxIou, cxcywhToXyxy, encodeBoxes } from "../lib/boxes.ts";
 import { matchPriors, matchTargets } from "../lib/match.ts";
+import { makeRng } from "../lib/data/rng.ts";
 
 await tf.setBackend("cpu");
 
@@ -124,16 +125,6 @@ Deno.test("matchTargets() and matchPriors() leave no tensors behind", () => {
   tf.dispose([priors, gt]);
 });
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A naive SSDMatcher over `boxIou` and `encodeBoxes` as tensor ops (torchvision's
  * `match_quality_matrix.max(dim=0)`, threshold, then `matches[iou.argmax(dim=1)] = arange(G)`):
@@ -169,7 +160,7 @@ Deno.test("matchTargets() equals boxIou and encodeBoxes as tensor ops bit for bi
   const priorsData = readF32(new URL(fx.batch.priors, TV));
   const p = priorsData.length / 4;
   const priors = tf.tensor2d(priorsData, [p, 4]);
-  const rand = rng(7);
+  const rand = makeRng(7);
   const images = [0, 1, 2, 3, 4, 5].map((k) => {
     const boxes: number[] = [], labels: number[] = [];
     for (let i = 0; i < 2 + 2 * k; i++) {
