@@ -80,6 +80,15 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
 
   const backend = await initBackend(opts.backend);
   const detector: Detector = await loadDetector(opts.model, { arch: opts.arch });
+  const unknown = (opts.classes ?? []).filter((c) => !detector.config.classes.includes(c));
+  if (unknown.length > 0) {
+    detector.dispose();
+    const known = detector.config.classes;
+    throw new UsageError(
+      `--classes: ${detector.config.name} has no class ${unknown.map((c) => `"${c}"`).join(", ")}` +
+        ` (it knows ${known.slice(0, 12).join(", ")}${known.length > 12 ? ", …" : ""})`,
+    );
+  }
   const results: ImageResult[] = [];
   const cocoResults: { image_id: number; category_id: number; bbox: number[]; score: number }[] =
     [];

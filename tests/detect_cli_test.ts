@@ -99,6 +99,9 @@ Deno.test("ssd detect: usage errors exit 2", async () => {
   const unknown = await ssd("detect", join(samples, "pair.jpg"), "--model", "yolo9000");
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^error: unknown model "yolo9000"/m);
+  const cat = await ssd("detect", join(samples, "pair.jpg"), "--classes", "cat");
+  assert.equal(cat.code, 2);
+  assert.match(cat.stderr, /^error: --classes: face-slim-320 has no class "cat"/m);
   const nothing = await ssd("detect", join(samples, "*.gif"));
   assert.equal(nothing.code, 2);
 });
