@@ -168,7 +168,8 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
         `${backend.name === "wasm" ? ` ×${backend.threads} threads` : ""})`,
     );
     if (opts.out) {
-      console.error(`wrote ${totals.n} drawn images and detections.json to ${opts.out}`);
+      const drawn = totals.n === 1 ? "1 drawn image" : `${totals.n} drawn images`;
+      console.error(`wrote ${drawn} and detections.json to ${opts.out}`);
     }
   }
   if (failed > 0) Deno.exitCode = 1;
