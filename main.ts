@@ -53,8 +53,8 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander has already printed its message (help, version, or a usage error).
+      // --help and --version exit 0; a missing command (help shown on stderr) is a usage error.
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return 0;
-      if (err.code === "commander.help") return 0;
       return err.exitCode === 0 ? 0 : 2;
     }
     if (debug && err instanceof Error) console.error(err.stack);
