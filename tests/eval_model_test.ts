@@ -60,6 +60,44 @@ Deno.test("ssd eval --model --data on a VOC dataset whose ground truth is the re
   assert.ok(out.coco.AP > 0.8 && out.coco.AP <= 1, `AP ${out.coco.AP}`);
 });
 
+Deno.test("ssd eval --model --data on a COCO dataset keeps its ids and area fields", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(join(dir, "images"));
+  const faces = await referenceFaces();
+  const gt = {
+    images: faces.map((f, i) => ({ id: 100 + i, file_name: f.file, width: f.w, height: f.h })),
+    categories: [{ id: 7, name: "face" }],
+    annotations: faces.flatMap((f, i) =>
+      f.boxes.map(([x1, y1, x2, y2], k) => ({
+        id: 1000 * (i + 1) + k,
+        image_id: 100 + i,
+        category_id: 7,
+        bbox: [x1, y1, x2 - x1, y2 - y1],
+        area: (x2 - x1) * (y2 - y1),
+        iscrowd: 0,
+      }))
+    ),
+  };
+  for (const f of faces) {
+    await Deno.copyFile(join(root, "samples", f.file), join(dir, "images", f.file));
+  }
+  await Deno.writeTextFile(join(dir, "instances_test.json"), JSON.stringify(gt));
+  const r = await ssd(
+    "eval",
+    "--model",
+    "face-slim-320",
+    "--data",
+    join(dir, "instances_test.json"),
+    "--json",
+    "-q",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(out), ["coco"]); // a COCO dataset defaults to the COCO metric
+  assert.ok(Math.abs(out.coco.AP50 - 1) < 1e-9, r.stdout);
+  assert.deepEqual(Object.keys(out.coco.perClass), ["face"]);
+});
+
 Deno.test("ssd eval --model --data: flags that do not go together exit 2", async () => {
   const alone = await ssd("eval", "--model", "face-slim-320");
   assert.equal(alone.code, 2);
