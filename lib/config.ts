@@ -69,6 +69,11 @@ export interface Postprocess {
   clipBoxes: boolean;
   /** Added to the NMS IoU denominator: UltraFace's `iou_of` adds 1e-5; torchvision 0 (absent). */
   iouEps?: number;
+  /**
+   * Clamp the decoded dw, dh at log(1000/16) as torchvision's `BoxCoder` does (default true);
+   * UltraFace decodes without a clamp.
+   */
+  clampDecode?: boolean;
 }
 
 /** Everything that fixes a model's inputs and outputs. */
@@ -261,6 +266,8 @@ for (
       topKPerClass: 1500,
       maxDetections: 750,
       clipBoxes: false,
+      clampDecode: false, // convert_locations_to_boxes: exp without a clamp
+      iouEps: 1e-5, // box_utils.iou_of: inter / (area_a + area_b − inter + 1e-5)
     },
   };
 }

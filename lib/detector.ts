@@ -165,6 +165,7 @@ export async function loadDetector(
       const d = await postprocessDetections({ locPred, clsLogits }, priors, {
         ...post,
         variances: cfg.variances,
+        clampLog: post.clampDecode === false ? Infinity : undefined,
       });
       const out: Detection[] = [];
       for (let i = 0; i < d.scores.length && out.length < maxDetections; i++) {

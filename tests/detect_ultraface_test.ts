@@ -61,3 +61,16 @@ Deno.test("detect() filters classes, caps detections and rejects bad options", a
     detector.dispose();
   }
 });
+
+Deno.test("the face presets post-process as UltraFace's predictor: no decode clamp, IoU + 1e-5", async () => {
+  const { getConfig } = await import("../lib/config.ts");
+  for (const name of ["face-slim-320", "face-rfb-320"]) {
+    const post = getConfig(name).postprocess;
+    assert.equal(post.clampDecode, false, name);
+    assert.equal(post.iouEps, 1e-5, name);
+    assert.equal(post.clipBoxes, false, name);
+  }
+  // torchvision's presets keep its BoxCoder clamp and plain IoU.
+  assert.equal(getConfig("ssd300-coco").postprocess.clampDecode ?? true, true);
+  assert.equal(getConfig("ssd300-coco").postprocess.iouEps ?? 0, 0);
+});
