@@ -54,10 +54,18 @@ function toJson(results: ImageResult[]): string {
   );
 }
 
-/** The COCO image id of a file: the digits of its name (`000000397133.jpg` → 397133), else its position. */
-function cocoImageId(file: string, index: number): number {
-  const digits = basename(file, extname(file)).match(/(\d+)$/);
-  return digits ? Number(digits[1]) : index + 1;
+/**
+ * COCO image ids for the files: the digits their names end in (`000000397133.jpg` → 397133)
+ * when every file has such digits and no two share them, else positions 1…N for all (said on
+ * stderr), so two images never share an id.
+ */
+export function cocoImageIds(files: string[]): { ids: number[]; fromNames: boolean } {
+  const digits = files.map((f) => basename(f, extname(f)).match(/(\d+)$/)?.[1]);
+  const ids = digits.map(Number);
+  if (digits.every((d) => d !== undefined) && new Set(ids).size === ids.length) {
+    return { ids, fromNames: true };
+  }
+  return { ids: files.map((_, i) => i + 1), fromNames: false };
 }
 
 /** Drawn-image file names, unique within the output folder. */
@@ -76,7 +84,11 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   if (files.length === 0) {
     throw new UsageError("no images to detect in (give image files, folders or globs)");
   }
-  if (opts.out) await Deno.mkdir(opts.out, { recursive: true });
+  if (opts.out) {
+    await Deno.mkdir(opts.out, { recursive: true }).catch((err) => {
+      throw new FileError(opts.out!, `cannot create the output folder: ${(err as Error).message}`);
+    });
+  }
 
   const backend = await initBackend(opts.backend);
   const detector: Detector = await loadDetector(opts.model, { arch: opts.arch });
@@ -93,6 +105,13 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   const cocoResults: { image_id: number; category_id: number; bbox: number[]; score: number }[] =
     [];
   const used = new Set<string>();
+  const { ids: imageIds, fromNames } = cocoImageIds(files);
+  if (opts.cocoResults && !fromNames && !opts.quiet) {
+    console.error(
+      "note: --coco-results numbers the images 1…N in input order (their names do not all end " +
+        "in distinct numbers)",
+    );
+  }
   const totals = { decode: 0, pre: 0, infer: 0, post: 0, n: 0 };
   let failed = errors.length;
   try {
@@ -113,7 +132,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
         totals.post += t.postprocessMs;
         totals.n++;
         results.push({ image: file, width: image.width, height: image.height, detections });
-        const id = cocoImageId(file, index);
+        const id = imageIds[index];
         for (const d of detections) {
           const [x1, y1, x2, y2] = d.bbox;
           cocoResults.push({

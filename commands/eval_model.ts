@@ -4,6 +4,7 @@
  */
 import { FileError, UsageError } from "../lib/errors.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
+import { readVocImageSet } from "../lib/data/voc.ts";
 import { readImage } from "../lib/data/image.ts";
 import { loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
@@ -26,7 +27,14 @@ export interface ModelEvalOptions {
 export async function runModelEval(
   opts: ModelEvalOptions,
 ): Promise<{ report: EvalReport; failed: number }> {
-  const dataset = await loadDataset(opts.data, { set: opts.set });
+  // A VOC root is evaluated on one image set, chosen as `ssd eval --gt` does: --set, else
+  // test, else the only list (never the training lists by default).
+  let set = opts.set;
+  if (set === undefined && (await Deno.stat(`${opts.data}/Annotations`).catch(() => null))) {
+    set = (await readVocImageSet(opts.data)).set;
+  }
+  const dataset = await loadDataset(opts.data, { set });
+  if (!opts.quiet && set !== undefined) console.error(`image set "${set}"`);
   if (dataset.samples.length === 0) throw new FileError(opts.data, "the dataset has no images");
   await initBackend(opts.backend);
   const detector = await loadDetector(opts.model, { arch: opts.arch });

@@ -1,6 +1,7 @@
 /**
- * Class lists. Index 0 of every model's class list is `"background"`; dataset classes start
- * at 1. COCO's 80 classes carry the 91-id category numbering torchvision uses.
+ * Class lists, without background: a model predicts `classes.length + 1` scores, index 0 being
+ * background and class `i` of a list label `i + 1`. COCO's 80 classes carry the 91-id category
+ * numbering torchvision uses.
  *
  * @example
  * ```ts

@@ -30,7 +30,7 @@ import type { RgbImage } from "./data/types.ts";
 import { resizeBilinearCv2 } from "./data/resize.ts";
 import { type SsdModel } from "./model/ssd.ts";
 import { loadModel } from "./model/load.ts";
-import { generatePriors } from "./priors.ts";
+import { priorsTensor } from "./priors.ts";
 import { postprocessDetections } from "./nms.ts";
 
 /** One detected object, in pixels of the input image. */
@@ -131,8 +131,7 @@ export async function loadDetector(
 ): Promise<Detector> {
   const ssd = typeof model === "string" ? await loadModel(model, opts) : model;
   const cfg = ssd.config;
-  const priorsCxcywh = generatePriors(cfg); // [P, 4]
-  const priors = tf.tensor2d(priorsCxcywh, [priorsCxcywh.length / 4, 4]);
+  const priors = priorsTensor(cfg); // [P, 4] cxcywh
   const timings: DetectTimings = { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
 
   async function detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
@@ -140,8 +139,12 @@ export async function loadDetector(
     const t0 = performance.now();
     const input = preprocessImage(image, cfg);
     const t1 = performance.now();
-    const out = ssd.predict(input); // [1, P, 4], [1, P, C]
-    input.dispose();
+    let out;
+    try {
+      out = ssd.predict(input); // [1, P, 4], [1, P, C]
+    } finally {
+      input.dispose();
+    }
     const [locPred, clsLogits] = tf.tidy(() => [
       tf.squeeze(out.locPred, [0]),
       tf.squeeze(out.clsLogits, [0]),

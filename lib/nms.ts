@@ -189,7 +189,9 @@ export function selectDetections(
   options: PostprocessOptions,
 ): Detections {
   const p = boxesXyxy.length / 4;
-  if (!Number.isInteger(p) || scores.length % p !== 0 || (p === 0 && scores.length !== 0)) {
+  if (
+    !Number.isInteger(p) || (p > 0 && scores.length % p !== 0) || (p === 0 && scores.length !== 0)
+  ) {
     throw new TypeError(
       `Cannot select detections: boxes [P, 4] and scores [P, C] disagree, got ${boxesXyxy.length} and ${scores.length} values`,
     );

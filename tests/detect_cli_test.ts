@@ -105,3 +105,26 @@ Deno.test("ssd detect: usage errors exit 2", async () => {
   const nothing = await ssd("detect", join(samples, "*.gif"));
   assert.equal(nothing.code, 2);
 });
+
+Deno.test("cocoImageIds() takes the numbers names end in, or positions when they clash", async () => {
+  const { cocoImageIds } = await import("../commands/detect_run.ts");
+  assert.deepEqual(cocoImageIds(["a/000000397133.jpg", "b/000000000042.png"]), {
+    ids: [397133, 42],
+    fromNames: true,
+  });
+  // x_01 and y_1 both end in 1; "a" ends in no number: every image gets its position.
+  assert.deepEqual(cocoImageIds(["x_01.jpg", "y_1.jpg"]).ids, [1, 2]);
+  assert.deepEqual(cocoImageIds(["a.jpg", "img7.jpg"]), { ids: [1, 2], fromNames: false });
+});
+
+Deno.test("ssd detect --out onto a file is one error line naming it, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "taken"), "a file");
+  const r = await ssd("detect", join(samples, "pair.jpg"), "--out", join(dir, "taken", "sub"));
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr.trim(),
+    new RegExp(`^error: ${dir}/taken/sub: cannot create the output folder`),
+  );
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+});

@@ -163,3 +163,15 @@ Deno.test("postprocessDetections() leaves no tensors behind", async () => {
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([priors, locPred, clsLogits]);
 });
+
+Deno.test("selectDetections() of no priors is no detections", () => {
+  const d = selectDetections(new Float32Array(0), new Float32Array(0), {
+    scoreThreshold: 0.01,
+    nmsIou: 0.45,
+    topKPerClass: 400,
+    maxDetections: 200,
+    clipBoxes: true,
+  });
+  assert.equal(d.scores.length, 0);
+  assert.equal(d.boxes.length, 0);
+});

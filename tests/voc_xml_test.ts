@@ -66,3 +66,16 @@ Deno.test("readVocImageSet() defaults to test and errors on a missing list", asy
   assert.equal(set.ids[0], "001418");
   await assert.rejects(readVocImageSet(CASE.slice(0, -1), "trainval"), FileError);
 });
+
+Deno.test("readVocImageSet() ignores the devkit's per-class lists beside a set", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.mkdir(`${root}/ImageSets/Main`, { recursive: true });
+  await Deno.writeTextFile(`${root}/ImageSets/Main/trainval.txt`, "000005\n000007\n");
+  await Deno.writeTextFile(
+    `${root}/ImageSets/Main/aeroplane_trainval.txt`,
+    "000005 -1\n000007  1\n",
+  );
+  await Deno.writeTextFile(`${root}/ImageSets/Main/dog_trainval.txt`, "000005  1\n000007 -1\n");
+  assert.deepEqual(await readVocImageSet(root), { set: "trainval", ids: ["000005", "000007"] });
+  await Deno.remove(root, { recursive: true });
+});

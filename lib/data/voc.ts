@@ -230,6 +230,10 @@ export async function readVocImageSet(
     } catch (err) {
       throw new FileError(dir, `cannot list image sets: ${(err as Error).message}`);
     }
+    // The devkit's per-class lists (`aeroplane_train.txt` beside `train.txt`) are not image sets.
+    const perClass = (n: string) =>
+      n.includes("_") && lists.includes(n.slice(n.lastIndexOf("_") + 1));
+    lists.splice(0, lists.length, ...lists.filter((n) => !perClass(n)));
     if (lists.includes("test")) chosen = "test";
     else if (lists.length === 1) chosen = lists[0];
     else if (lists.length === 0) throw new FileError(dir, "no image-set lists (<set>.txt)");
