@@ -1,18 +1,6 @@
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { FileError } from "../lib/errors.ts";
-
-/** Parses a positive integer flag value at parse time. */
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected an integer ≥ 1");
-  return n;
-}
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected an integer");
-  return n;
-}
+import { Command, Option } from "@commander-js/extra-typings";
+import { FileError, UsageError } from "../lib/errors.ts";
+import { parseInteger, parsePositiveInt } from "./options.ts";
 
 /** `--classes a,b,c` or `--classes names.txt` (one name per line). */
 async function readClasses(value: string | undefined): Promise<string[] | undefined> {
@@ -156,9 +144,9 @@ function statsCommand() {
 function showCommand() {
   return datasetCommand("show", "draw the ground truth (optionally augmented) on images")
     .requiredOption("--out <dir>", "folder for the drawn PNGs")
-    .option("--n <count>", "how many images", positiveInt, 16)
+    .option("--n <count>", "how many images", parsePositiveInt, 16)
     .option("--augment", "draw training augmentations (the paper's pipeline) instead")
-    .option("--seed <seed>", "seed of the sample choice and augmentation", integer, 0)
+    .option("--seed <seed>", "seed of the sample choice and augmentation", parseInteger, 0)
     .action(async (path, opts) => {
       const { showDataset } = await import("../lib/data/show.ts");
       const result = await showDataset(path, {
@@ -183,21 +171,24 @@ function synthCommand() {
   return new Command("synth")
     .description("write a synthetic detection dataset of shapes (same seed, same bytes)")
     .requiredOption("--out <dir>", "output folder")
-    .option("--n <count>", "number of images", positiveInt, 200)
-    .option("--seed <seed>", "random seed", integer, 0)
+    .option("--n <count>", "number of images", parsePositiveInt, 200)
+    .option("--seed <seed>", "random seed", parseInteger, 0)
     .addOption(
       new Option("--format <format>", "annotation format").choices(["voc", "coco"] as const)
         .default("voc" as const),
     )
-    .option("--size <px>", "image side in pixels", positiveInt, 160)
+    .option("--size <px>", "image side in pixels (≥ 32)", parsePositiveInt, 160)
     .action(async (opts) => {
       const { writeSynthDataset } = await import("../lib/data/synth.ts");
+      // The library checks n and size before it writes anything; a bad value is a usage error.
       const r = await writeSynthDataset({
         out: opts.out,
         n: opts.n,
         seed: opts.seed,
         format: opts.format,
         size: opts.size,
+      }).catch((err) => {
+        throw err instanceof RangeError ? new UsageError(err.message) : err;
       });
       console.log(`${r.root}: ${r.images} images, ${r.objects} objects (${opts.format})`);
     });

@@ -13,8 +13,17 @@ export function parseUnit(value: string): number {
 /** Parses a positive integer. */
 export function parsePositiveInt(value: string): number {
   const v = Number(value);
-  if (!Number.isInteger(v) || v <= 0) {
+  if (value.trim() === "" || !Number.isInteger(v) || v < 1) {
     throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
+  return v;
+}
+
+/** Parses any integer (a seed). */
+export function parseInteger(value: string): number {
+  const v = Number(value);
+  if (value.trim() === "" || !Number.isInteger(v)) {
+    throw new InvalidArgumentError(`expected an integer, got "${value}"`);
   }
   return v;
 }

@@ -109,5 +109,11 @@ Deno.test("ssd data synth writes a dataset that ssd data check passes", async ()
 Deno.test("ssd data rejects bad flag values at parse time with exit 2", async () => {
   const r = await ssd("data", "show", RACCOON, "--out", "/tmp/x", "--n", "0");
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /expected an integer ≥ 1/);
+  assert.match(r.stderr, /expected a positive integer, got "0"/);
+  // --size below what synth can draw: a usage error before anything is written.
+  const dir = await Deno.makeTempDir();
+  const small = await ssd("data", "synth", "--out", `${dir}/s`, "--size", "16");
+  assert.equal(small.code, 2);
+  assert.match(small.stderr, /^error: .*size must be an integer ≥ 32, got 16\n$/);
+  assert.deepEqual([...Deno.readDirSync(dir)], []);
 });

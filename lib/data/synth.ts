@@ -21,6 +21,9 @@ import { writeImage } from "./image.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { makeRng, mixSeed, randInt, type Rng, uniform } from "./rng.ts";
 import { drawBackground, paintShape, rasterizeShape, type SynthShape } from "./synth_draw.ts";
+
+/** The smallest image side that still holds recognisable shapes. */
+export const SYNTH_MIN_SIZE = 32;
 import type { RgbImage } from "./types.ts";
 
 /** Options of {@link writeSynthDataset}. */
@@ -65,9 +68,9 @@ export function makeSynthImage(
   size: number,
   rng: Rng,
 ): { image: RgbImage; objects: SynthObject[] } {
-  if (!Number.isInteger(size) || size < 32) {
+  if (!Number.isInteger(size) || size < SYNTH_MIN_SIZE) {
     throw new RangeError(
-      `Cannot draw a synthetic image: size must be an integer ≥ 32, got ${size}`,
+      `Cannot draw a synthetic image: size must be an integer ≥ ${SYNTH_MIN_SIZE}, got ${size}`,
     );
   }
   const canvas = drawBackground(size, rng);
@@ -155,6 +158,11 @@ export async function writeSynthDataset(
   const { out, n = 200, seed = 0, format = "voc", size = 160 } = opts;
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`Cannot write a synthetic dataset: n must be an integer ≥ 1, got ${n}`);
+  }
+  if (!Number.isInteger(size) || size < SYNTH_MIN_SIZE) {
+    throw new RangeError(
+      `Cannot write a synthetic dataset: size must be an integer ≥ ${SYNTH_MIN_SIZE}, got ${size}`,
+    );
   }
   const imageDir = format === "voc" ? `${out}/JPEGImages` : `${out}/images`;
   try {

@@ -21,6 +21,7 @@ import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import factoryModule from "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js";
 import { wasmWorkerContents } from "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js";
 import os from "node:os";
+import { writeFileAtomicSync } from "../io/atomic.ts";
 
 const TFJS_WASM_VERSION = "4.22.0";
 
@@ -35,14 +36,12 @@ const WORKER_PRELUDE = 'for (const k of ["location", "self", "postMessage", "per
   '"importScripts", "Worker"]) { try { Object.defineProperty(globalThis, k, { value: ' +
   "globalThis[k], writable: true, configurable: true, enumerable: true }); } catch (_) {} }\n";
 
-/** Writes `text` to `path` unless it already holds exactly that (atomic: temp + rename). */
+/** Writes `text` to `path` unless it already holds exactly that. */
 function ensureFile(path: string, text: string) {
   try {
     if (Deno.readTextFileSync(path) === text) return;
   } catch { /* missing: write it */ }
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  Deno.writeTextFileSync(tmp, text);
-  Deno.renameSync(tmp, path);
+  writeFileAtomicSync(path, text);
 }
 
 /** The two real files the pthread workers need, in a per-version folder under the temp dir. */

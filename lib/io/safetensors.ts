@@ -24,6 +24,7 @@
  * @module
  */
 import { FileError } from "../errors.ts";
+import { writeFileAtomic } from "./atomic.ts";
 import type { DType, StateDict, TensorData } from "./state_dict.ts";
 
 /** A parsed safetensors file: the tensors in file order and the `__metadata__` strings. */
@@ -268,13 +269,5 @@ export async function writeSafetensors(
   tensors: StateDict,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  const bytes = serializeSafetensors(tensors, metadata);
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw new FileError(path, `cannot write: ${(err as Error).message}`);
-  }
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }
