@@ -80,7 +80,7 @@ function checkObjects(
   const file = annotationFile(dataset, sample);
   const where = dataset.format === "coco" ? `image ${sample.id} (${sample.imagePath})` : "";
   const say = (msg: string) => where === "" ? msg : `${where}: ${msg}`;
-  const hasErrors = problems.items.some((p) => p.file === file && p.severity === "error");
+  const hasErrors = problems.hasError(file);
   if (sample.objects.length === 0 && (!hasErrors || dataset.format === "coco")) {
     problems.warn(file, say("no objects (the image only teaches background)"));
   }
@@ -146,7 +146,7 @@ function checkObjects(
 export async function checkDataset(path: string, opts: CheckOptions = {}): Promise<CheckReport> {
   const { dataset, problems: readProblems, notes } = await readDataset(path, opts);
   const problems = new ProblemList();
-  problems.items.push(...readProblems);
+  readProblems.forEach((p) => problems.add(p));
   const decode = opts.decode ?? true;
   let objects = 0;
   for (const [i, sample] of dataset.samples.entries()) {

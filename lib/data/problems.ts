@@ -20,10 +20,23 @@ export interface DatasetProblem {
 /** Collects problems while reading; readers never stop at the first one. */
 export class ProblemList {
   readonly items: DatasetProblem[] = [];
+  readonly #filesWithErrors = new Set<string>();
 
   /** Records an error in `file`. */
   error(file: string, message: string): void {
     this.items.push({ file, severity: "error", message });
+    this.#filesWithErrors.add(file);
+  }
+
+  /** Records a problem found elsewhere (another list's item). */
+  add(problem: DatasetProblem): void {
+    if (problem.severity === "error") this.error(problem.file, problem.message);
+    else this.warn(problem.file, problem.message);
+  }
+
+  /** Whether an error has been recorded in `file` (constant time). */
+  hasError(file: string): boolean {
+    return this.#filesWithErrors.has(file);
   }
 
   /** Records a warning in `file`. */
