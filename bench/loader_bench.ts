@@ -33,6 +33,8 @@ for (const workers of workerCounts) {
   const loader = createLoader(dataset, {
     batchSize: 16,
     imageSize: [size, size],
+    mean: [123, 117, 104], // ssd300's preprocess
+    std: [1, 1, 1],
     augment,
     shuffle: true,
     seed: 1,

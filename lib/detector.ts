@@ -28,6 +28,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ModelConfig } from "./config.ts";
 import type { RgbImage } from "./data/types.ts";
 import { resizeBilinearCv2 } from "./data/resize.ts";
+import { normalizeRgb } from "./data/normalize.ts";
 import { type SsdModel } from "./model/ssd.ts";
 import { loadModel } from "./model/load.ts";
 import { priorsTensor } from "./priors.ts";
@@ -83,15 +84,7 @@ export interface Detector {
 export function preprocessImage(image: RgbImage, cfg: ModelConfig): tf.Tensor4D {
   const [h, w] = cfg.imageSize;
   const resized = image.width === w && image.height === h ? image : resizeBilinearCv2(image, w, h);
-  const { mean, std } = cfg.preprocess;
-  const x = new Float32Array(h * w * 3);
-  const src = resized.data;
-  for (let i = 0; i < x.length; i += 3) {
-    // float32 arithmetic as the references: (u8 − mean) / std.
-    x[i] = Math.fround(src[i] - mean[0]) / std[0];
-    x[i + 1] = Math.fround(src[i + 1] - mean[1]) / std[1];
-    x[i + 2] = Math.fround(src[i + 2] - mean[2]) / std[2];
-  }
+  const x = normalizeRgb(resized, cfg.preprocess); // [H, W, 3]
   return tf.tensor4d(x, [1, h, w, 3]);
 }
 

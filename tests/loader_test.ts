@@ -2,6 +2,12 @@ import assert from "node:assert/strict";
 import { FileError } from "../lib/errors.ts";
 import { writeImage } from "../lib/data/image.ts";
 import { type Batch, createLoader, type LoaderOptions } from "../lib/data/loader.ts";
+
+/** A model config's normalization (tiny: (x − 127.5) / 127.5). */
+const NORM = {
+  mean: [127.5, 127.5, 127.5] as [number, number, number],
+  std: [127.5, 127.5, 127.5] as [number, number, number],
+};
 import type { Dataset, Sample } from "../lib/data/types.ts";
 
 type Box = [number, number, number, number];
@@ -95,6 +101,7 @@ Deno.test("createLoader() keeps difficult objects on request and resizes to imag
 Deno.test("createLoader() gives the same augmented batches with 0 and 2 workers", async () => {
   await withDataset(7, async (dataset) => {
     const opts = {
+      ...NORM,
       batchSize: 3,
       imageSize: [10, 10] as [number, number],
       augment: true,
@@ -123,6 +130,7 @@ Deno.test("createLoader() gives the same augmented batches with 0 and 2 workers"
 Deno.test("createLoader() drops the last short batch on request", async () => {
   await withDataset(5, async (dataset) => {
     const loader = createLoader(dataset, {
+      ...NORM,
       batchSize: 2,
       imageSize: [4, 4],
       workers: 0,
@@ -142,7 +150,7 @@ Deno.test("createLoader() reports a corrupt image as a FileError naming it, with
     await Deno.writeTextFile(bad, "not a png");
     for (const workers of [0, 1]) {
       await assert.rejects(
-        collect(dataset, { batchSize: 2, imageSize: [4, 4], workers }),
+        collect(dataset, { ...NORM, batchSize: 2, imageSize: [4, 4], workers }),
         (err: unknown) =>
           err instanceof FileError && err.file === bad && /not a JPEG or PNG/.test(err.reason),
       );
@@ -154,7 +162,7 @@ Deno.test("createLoader() reports a zero-area box as bad ground truth of its ima
   await withDataset(1, async (dataset) => {
     dataset.samples[0].objects[0].bboxPx = [4, 4, 4, 9];
     await assert.rejects(
-      collect(dataset, { batchSize: 1, imageSize: [4, 4], workers: 0 }),
+      collect(dataset, { ...NORM, batchSize: 1, imageSize: [4, 4], workers: 0 }),
       (err: unknown) => err instanceof FileError && /bad ground truth: .*box 0/.test(err.message),
     );
   });
@@ -163,6 +171,7 @@ Deno.test("createLoader() reports a zero-area box as bad ground truth of its ima
 Deno.test("createLoader() can be left early and rejects bad options", async () => {
   await withDataset(6, async (dataset) => {
     const loader = createLoader(dataset, {
+      ...NORM,
       batchSize: 1,
       imageSize: [4, 4],
       workers: 1,
@@ -172,10 +181,16 @@ Deno.test("createLoader() can be left early and rejects bad options", async () =
     loader.close();
   });
   const empty: Dataset = { format: "voc", root: ".", classes: [], samples: [] };
-  assert.throws(() => createLoader(empty, { batchSize: 0, imageSize: [4, 4] }), RangeError);
-  assert.throws(() => createLoader(empty, { batchSize: 1, imageSize: [4, 0] }), RangeError);
   assert.throws(
-    () => createLoader(empty, { batchSize: 1, imageSize: [4, 4], workers: -1 }),
+    () => createLoader(empty, { ...NORM, batchSize: 0, imageSize: [4, 4] }),
+    RangeError,
+  );
+  assert.throws(
+    () => createLoader(empty, { ...NORM, batchSize: 1, imageSize: [4, 0] }),
+    RangeError,
+  );
+  assert.throws(
+    () => createLoader(empty, { ...NORM, batchSize: 1, imageSize: [4, 4], workers: -1 }),
     RangeError,
   );
 });

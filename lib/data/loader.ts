@@ -21,10 +21,13 @@ export interface LoaderOptions {
   batchSize: number;
   /** Model input `[H, W]`; every image is resized to it. */
   imageSize: [number, number];
-  /** Per-channel mean in 0–255 units (also the zoom-out fill). Default ImageNet `[123.675, 116.28, 103.53]`. */
-  mean?: [number, number, number];
-  /** Per-channel std in 0–255 units. Default ImageNet `[58.395, 57.12, 57.375]`. */
-  std?: [number, number, number];
+  /**
+   * Per-channel mean in 0–255 units (also the zoom-out fill): the model config's
+   * `preprocess.mean`, so training sees what `detect()` feeds the network.
+   */
+  mean: [number, number, number];
+  /** Per-channel std in 0–255 units: the model config's `preprocess.std`. */
+  std: [number, number, number];
   /** Apply the paper's augmentation (training). Default false. */
   augment?: boolean;
   /** Shuffle each epoch. Default false. */
@@ -64,9 +67,6 @@ export interface DataLoader {
   /** Stop the workers. */
   close(): void;
 }
-
-const DEFAULT_MEAN: [number, number, number] = [123.675, 116.28, 103.53];
-const DEFAULT_STD: [number, number, number] = [58.395, 57.12, 57.375];
 
 type Reply = { id: number; sample?: PreparedSample; error?: Record<string, string | undefined> };
 
@@ -142,7 +142,9 @@ function reviveError(e: Record<string, string | undefined>): Error {
  * const sample = { id: "a", imagePath: `${dir}/a.png`, width: 8, height: 8,
  *   objects: [{ bboxPx: [0, 0, 4, 8] as [number, number, number, number], classIndex: 0, difficult: false }] };
  * const dataset = { format: "voc" as const, root: dir, classes: ["x"], samples: [sample, sample, sample] };
- * const loader = createLoader(dataset, { batchSize: 2, imageSize: [4, 4], workers: 0 });
+ * const loader = createLoader(dataset, {
+ *   batchSize: 2, imageSize: [4, 4], workers: 0, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5],
+ * });
  * const batches = [];
  * for await (const b of loader.epoch(0)) batches.push(b);
  * loader.close();
@@ -185,8 +187,8 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): DataLoader 
       labels: objects.map((o) => o.classIndex + 1),
       seed: mixSeed(seed, epoch, index),
       imageSize: [h, w],
-      mean: opts.mean ?? DEFAULT_MEAN,
-      std: opts.std ?? DEFAULT_STD,
+      mean: opts.mean,
+      std: opts.std,
       augment: opts.augment ?? false,
     };
   };

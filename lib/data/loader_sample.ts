@@ -7,6 +7,7 @@
  */
 import { type AugmentOptions, augmentSample, type BoxPx } from "./augment.ts";
 import { readImage, resizeBilinearCv2 } from "./image.ts";
+import { normalizeRgb } from "./normalize.ts";
 import { makeRng } from "./rng.ts";
 
 /** Everything needed to prepare one sample; plain data, so it can be posted to a worker. */
@@ -72,15 +73,7 @@ export async function prepareSample(job: SampleJob): Promise<PreparedSample> {
   const [h, w] = job.imageSize;
   const { width: aw, height: ah } = aug.image;
   const resized = aw === w && ah === h ? aug.image : resizeBilinearCv2(aug.image, w, h);
-  const image = new Float32Array(w * h * 3);
-  const [m0, m1, m2] = job.mean;
-  const [s0, s1, s2] = job.std.map((s) => 1 / s);
-  const px = resized.data;
-  for (let i = 0; i < image.length; i += 3) {
-    image[i] = (px[i] - m0) * s0;
-    image[i + 1] = (px[i + 1] - m1) * s1;
-    image[i + 2] = (px[i + 2] - m2) * s2;
-  }
+  const image = normalizeRgb(resized, job); // [H, W, 3], (x − mean) / std
   const boxes = new Float32Array(aug.boxesPx.length * 4);
   aug.boxesPx.forEach(([x1, y1, x2, y2], g) =>
     boxes.set([x1 / aw, y1 / ah, x2 / aw, y2 / ah], g * 4)
