@@ -3,7 +3,7 @@
  * detected and reported on its own: a broken image is one `error:` line on stderr, and the
  * others are still processed (exit code 1 at the end).
  */
-import { basename, extname, join } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import { FileError, UsageError } from "../lib/errors.ts";
 import { expandInputs } from "../lib/data/inputs.ts";
 import { readImage } from "../lib/data/image.ts";
@@ -82,8 +82,16 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   const { files, errors } = await expandInputs(inputs);
   for (const err of errors) console.error(`error: ${err.file}: ${err.reason}`);
   if (files.length === 0) {
-    throw new UsageError("no images to detect in (give image files, folders or globs)");
+    // Every input was reported above; there is nothing more to say.
+    Deno.exitCode = 1;
+    return;
   }
+  const used = new Set<string>();
+  const drawnNames = files.map((file) => outputName(file, used));
+  refuseOverwritingInputs(files, [
+    ...(opts.out ? [...drawnNames, "detections.json"].map((n) => join(opts.out!, n)) : []),
+    ...(opts.cocoResults ? [opts.cocoResults] : []),
+  ]);
   if (opts.out) {
     await Deno.mkdir(opts.out, { recursive: true }).catch((err) => {
       throw new FileError(opts.out!, `cannot create the output folder: ${(err as Error).message}`);
@@ -104,7 +112,6 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   const results: ImageResult[] = [];
   const cocoResults: { image_id: number; category_id: number; bbox: number[]; score: number }[] =
     [];
-  const used = new Set<string>();
   const { ids: imageIds, fromNames } = cocoImageIds(files);
   if (opts.cocoResults && !fromNames && !opts.quiet) {
     console.error(
@@ -142,6 +149,13 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
             score: Math.round(d.score * 1e6) / 1e6,
           });
         }
+        if (!opts.json) {
+          console.log(`${file}: ${detections.length} ${plural(detections.length)}`);
+          for (const d of detections) {
+            const box = d.bbox.map((v) => v.toFixed(1)).join(", ");
+            console.log(`  ${d.class} ${d.score.toFixed(3)} [${box}]`);
+          }
+        }
         if (opts.out) {
           const drawn = await drawDetections(
             image,
@@ -152,14 +166,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
               classIndex: d.label,
             })),
           );
-          await writeFileAtomic(join(opts.out, outputName(file, used)), await encodePng(drawn));
-        }
-        if (!opts.json && !opts.quiet) {
-          console.log(`${file}: ${detections.length} ${plural(detections.length)}`);
-          for (const d of detections) {
-            const box = d.bbox.map((v) => v.toFixed(1)).join(", ");
-            console.log(`  ${d.class} ${d.score.toFixed(3)} [${box}]`);
-          }
+          await writeFileAtomic(join(opts.out, drawnNames[index]), await encodePng(drawn));
         }
       } catch (err) {
         failed++;
@@ -192,6 +199,27 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
     }
   }
   if (failed > 0) Deno.exitCode = 1;
+}
+
+/**
+ * Refuses (usage error) to write any output over one of the input images: `--out .` beside
+ * the photos, or `--coco-results` naming an input, would otherwise replace them.
+ */
+function refuseOverwritingInputs(inputs: string[], outputs: string[]): void {
+  const real = (p: string) => {
+    try {
+      return Deno.realPathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const inputSet = new Set(inputs.map(real));
+  const clash = outputs.find((o) => inputSet.has(real(o)));
+  if (clash !== undefined) {
+    throw new UsageError(
+      `${clash}: an output would overwrite an input image; write the outputs somewhere else`,
+    );
+  }
 }
 
 function plural(n: number): string {

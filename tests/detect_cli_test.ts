@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ssd } from "./cli.ts";
+import { oneLineError, ssd } from "./cli.ts";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -102,8 +102,10 @@ Deno.test("ssd detect: usage errors exit 2", async () => {
   const cat = await ssd("detect", join(samples, "pair.jpg"), "--classes", "cat");
   assert.equal(cat.code, 2);
   assert.match(cat.stderr, /^error: --classes: face-slim-320 has no class "cat"/m);
+  // A pattern that matches nothing is one error line about it, and a failure (exit 1).
   const nothing = await ssd("detect", join(samples, "*.gif"));
-  assert.equal(nothing.code, 2);
+  assert.equal(nothing.code, 1);
+  oneLineError(nothing.stderr, /^error: .*\*\.gif: no image files match this pattern$/);
 });
 
 Deno.test("cocoImageIds() takes the numbers names end in, or positions when they clash", async () => {
@@ -127,4 +129,24 @@ Deno.test("ssd detect --out onto a file is one error line naming it, exit 1", as
     new RegExp(`^error: ${dir}/taken/sub: cannot create the output folder`),
   );
   assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("ssd detect refuses outputs that would overwrite an input image (exit 2, input intact)", async () => {
+  const dir = await Deno.makeTempDir();
+  const png = join(dir, "a.png");
+  await Deno.copyFile(join(samples, "pair.jpg"), png); // a JPEG named .png is still an image
+  const before = await Deno.readFile(png);
+  const drawnOver = await ssd("detect", png, "--out", dir);
+  assert.equal(drawnOver.code, 2);
+  assert.match(drawnOver.stderr, /a\.png: an output would overwrite an input image/);
+  const cocoOver = await ssd("detect", png, "--coco-results", png);
+  assert.equal(cocoOver.code, 2);
+  assert.deepEqual(await Deno.readFile(png), before);
+});
+
+Deno.test("ssd detect --quiet keeps the results on stdout and silences stderr", async () => {
+  const r = await ssd("detect", join(samples, "pair.jpg"), "--quiet");
+  assert.equal(r.code, 0);
+  assert.equal(r.stderr, "");
+  assert.match(r.stdout, /pair\.jpg: 2 detections/);
 });
