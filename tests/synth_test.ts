@@ -6,6 +6,7 @@ import { makeRng } from "../lib/data/rng.ts";
 import { makeSynthImage, writeSynthDataset } from "../lib/data/synth.ts";
 import { rasterizeShape, type SynthShape } from "../lib/data/synth_draw.ts";
 import { parseVocXml } from "../lib/data/voc.ts";
+import { FileError } from "../lib/errors.ts";
 
 async function hashTree(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -173,4 +174,15 @@ Deno.test("writeSynthDataset() rejects a bad n and size", async () => {
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("writeSynthDataset() refuses a folder that already holds files, and changes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/train.txt`, "keep me\n");
+  await assert.rejects(
+    () => writeSynthDataset({ out: dir, n: 2, seed: 1, size: 64 }),
+    (err: Error) => err instanceof FileError && /folder is not empty/.test(err.message),
+  );
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["train.txt"]);
+  assert.equal(await Deno.readTextFile(`${dir}/train.txt`), "keep me\n");
 });

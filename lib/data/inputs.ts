@@ -51,8 +51,12 @@ async function* walk(dir: string, rel: string, recursive: boolean): AsyncGenerat
   entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   for (const e of entries) {
     const path = rel ? `${rel}/${e.name}` : e.name;
+    // A symlink counts as what it points to (a file to detect in); linked folders are not
+    // followed, so a link cycle cannot loop.
+    const isFile = e.isFile ||
+      (e.isSymlink && (await Deno.stat(`${dir}/${e.name}`).catch(() => null))?.isFile);
     if (e.isDirectory && recursive) yield* walk(`${dir}/${e.name}`, path, true);
-    else if (e.isFile) yield path;
+    else if (isFile) yield path;
   }
 }
 
@@ -75,8 +79,9 @@ function describe(err: unknown): string {
  * await Deno.writeTextFile(`${dir}/b.png`, "");
  * await Deno.writeTextFile(`${dir}/a.jpg`, "");
  * await Deno.writeTextFile(`${dir}/notes.txt`, "");
+ * await Deno.symlink(`${dir}/a.jpg`, `${dir}/c.jpg`);
  * const { files, errors } = await expandInputs([dir, `${dir}/*.png`, `${dir}/missing.jpg`]);
- * assert.deepEqual(files, [`${dir}/a.jpg`, `${dir}/b.png`]);
+ * assert.deepEqual(files, [`${dir}/a.jpg`, `${dir}/b.png`, `${dir}/c.jpg`]);
  * assert.equal(errors.length, 1);
  * ```
  */

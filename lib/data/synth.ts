@@ -138,7 +138,8 @@ function vocXml(file: string, size: number, objects: SynthObject[]): string {
  * Write a synthetic dataset (see the module notes for its content and layout).
  *
  * @returns the folder written, the number of images and of objects
- * @throws FileError when a file cannot be written; RangeError for a bad `n` or `size`
+ * @throws FileError when `out` is not empty or a file cannot be written; RangeError for a bad
+ *   `n` or `size`
  *
  * @example
  * ```ts
@@ -163,6 +164,20 @@ export async function writeSynthDataset(
     throw new RangeError(
       `Cannot write a synthetic dataset: size must be an integer ≥ ${SYNTH_MIN_SIZE}, got ${size}`,
     );
+  }
+  // A dataset is written whole into a new or empty folder, never over another one.
+  try {
+    for await (const _ of Deno.readDir(out)) {
+      throw new FileError(
+        out,
+        "folder is not empty; synth writes a new dataset into an empty or new folder",
+      );
+    }
+  } catch (err) {
+    if (err instanceof FileError) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) {
+      throw new FileError(out, `cannot use as the output folder: ${(err as Error).message}`);
+    }
   }
   const imageDir = format === "voc" ? `${out}/JPEGImages` : `${out}/images`;
   try {
