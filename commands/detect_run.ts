@@ -9,7 +9,7 @@ import { expandInputs } from "../lib/data/inputs.ts";
 import { readImage } from "../lib/data/image.ts";
 import { drawDetections } from "../lib/data/draw.ts";
 import { encodePng } from "../lib/data/image_codec.ts";
-import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { makeOutputDir, writeFileAtomic } from "../lib/io/atomic.ts";
 import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 
@@ -92,11 +92,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
     ...(opts.out ? [...drawnNames, "detections.json"].map((n) => join(opts.out!, n)) : []),
     ...(opts.cocoResults ? [opts.cocoResults] : []),
   ]);
-  if (opts.out) {
-    await Deno.mkdir(opts.out, { recursive: true }).catch((err) => {
-      throw new FileError(opts.out!, `cannot create the output folder: ${(err as Error).message}`);
-    });
-  }
+  if (opts.out) await makeOutputDir(opts.out);
 
   const backend = await initBackend(opts.backend);
   const detector: Detector = await loadDetector(opts.model, { arch: opts.arch });

@@ -55,7 +55,7 @@ export function evalCommand() {
       parseUnit,
     )
     .addOption(backendOption())
-    .option("-q, --quiet", "no progress on stderr")
+    .option("-q, --quiet", "no progress or timing on stderr")
     .action(async (opts) => {
       const metric = opts.metric;
       const metrics = metric === undefined
@@ -64,6 +64,11 @@ export function evalCommand() {
         ? (["coco", "voc07", "voc"] as const)
         : [metric];
       const started = performance.now();
+      if (opts.plots !== undefined) {
+        // Checked before the work, so a long run is not lost to an unwritable folder.
+        const { makeOutputDir } = await import("../lib/io/atomic.ts");
+        await makeOutputDir(opts.plots);
+      }
       let report;
       if (opts.model !== undefined || opts.data !== undefined) {
         if (opts.model === undefined || opts.data === undefined) {
@@ -105,18 +110,19 @@ export function evalCommand() {
         }
       }
       const { evalReportJson, formatEvalTable } = await import("../lib/eval/report.ts");
-      console.error(
-        `evaluated ${report.numImages} images in ${
-          ((performance.now() - started) / 1000).toFixed(2)
-        } s`,
+      const quiet = opts.quiet ?? false;
+      if (!quiet) {
+        const s = ((performance.now() - started) / 1000).toFixed(2);
+        console.error(`evaluated ${report.numImages} images in ${s} s`);
+      }
+      // The results first: a plot that cannot be written must not lose them.
+      console.log(
+        opts.json ? JSON.stringify(evalReportJson(report), null, 2) : formatEvalTable(report),
       );
       if (opts.plots !== undefined) {
         const { writeEvalPlots } = await import("../lib/eval/plot_report.ts");
         const written = await writeEvalPlots(opts.plots, report);
-        console.error(`wrote ${written.length} plots to ${opts.plots}`);
+        if (!quiet) console.error(`wrote ${written.length} plots to ${opts.plots}`);
       }
-      console.log(
-        opts.json ? JSON.stringify(evalReportJson(report), null, 2) : formatEvalTable(report),
-      );
     });
 }

@@ -165,3 +165,20 @@ Deno.test("ssd eval reports bad input as one line naming the file, exit 1", asyn
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("ssd eval --plots onto a file fails up front in one line; -q keeps stderr empty", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/taken`, "");
+  const gt = `${CASES}p01_basic/gt.json`, dt = `${CASES}p01_basic/dt.json`;
+  const bad = await ssd("eval", "--gt", gt, "--results", dt, "--plots", `${dir}/taken`);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stdout, "");
+  oneLineError(
+    bad.stderr,
+    /^error: .*\/taken: cannot create the output folder: a file of that name is in the way$/,
+  );
+  const quiet = await ssd("eval", "--gt", gt, "--results", dt, "--json", "-q");
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.stderr, "");
+  assert.ok(JSON.parse(quiet.stdout).coco.AP > 0);
+});

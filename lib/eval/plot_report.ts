@@ -14,7 +14,7 @@ import {
 } from "./coco.ts";
 import type { EvalReport } from "./evaluate.ts";
 import { formatFixed3 } from "./report.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { makeOutputDir, writeFileAtomic } from "../io/atomic.ts";
 
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]+/g, "_");
@@ -27,7 +27,7 @@ function safeName(name: string): string {
  * @returns the paths written
  */
 export async function writeEvalPlots(dir: string, report: EvalReport): Promise<string[]> {
-  await Deno.mkdir(dir, { recursive: true });
+  await makeOutputDir(dir);
   const written: string[] = [];
   const emit = async (file: string, curves: PrCurve[], title: string) => {
     const path = `${dir}/${file}`;

@@ -20,6 +20,10 @@ import { FileError } from "../errors.ts";
 function cannotWrite(path: string, err: unknown): FileError {
   const why = err instanceof Deno.errors.NotFound
     ? "its folder does not exist"
+    : err instanceof Deno.errors.IsADirectory
+    ? "it is a folder"
+    : err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
+    ? "permission denied"
     : err instanceof Error
     ? err.message
     : String(err);
@@ -59,5 +63,23 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
       Deno.removeSync(tmp);
     } catch { /* nothing was written */ }
     throw cannotWrite(path, err);
+  }
+}
+
+/**
+ * Creates an output folder (and its parents) if needed.
+ *
+ * @throws {FileError} naming `dir` when it cannot be a folder (a file is there, no permission).
+ */
+export async function makeOutputDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const why = err instanceof Deno.errors.AlreadyExists
+      ? "a file of that name is in the way"
+      : err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
+      ? "permission denied"
+      : (err as Error).message;
+    throw new FileError(dir, `cannot create the output folder: ${why}`, { cause: err });
   }
 }
