@@ -3,13 +3,13 @@
  * detected and reported on its own: a broken image is one `error:` line on stderr, and the
  * others are still processed (exit code 1 at the end).
  */
-import { basename, extname, join, resolve } from "node:path";
+import { basename, extname, join } from "node:path";
 import { FileError, UsageError } from "../lib/errors.ts";
 import { expandInputs } from "../lib/data/inputs.ts";
 import { readImage } from "../lib/data/image.ts";
 import { drawDetections } from "../lib/data/draw.ts";
 import { encodePng } from "../lib/data/image_codec.ts";
-import { makeOutputDir, writeFileAtomic } from "../lib/io/atomic.ts";
+import { makeOutputDir, refuseOverwriting, writeFileAtomic } from "../lib/io/atomic.ts";
 import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 
@@ -88,7 +88,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   }
   const used = new Set<string>();
   const drawnNames = files.map((file) => outputName(file, used));
-  refuseOverwritingInputs(files, [
+  refuseOverwriting(files, [
     ...(opts.out ? [...drawnNames, "detections.json"].map((n) => join(opts.out!, n)) : []),
     ...(opts.cocoResults ? [opts.cocoResults] : []),
   ]);
@@ -195,27 +195,6 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
     }
   }
   if (failed > 0) Deno.exitCode = 1;
-}
-
-/**
- * Refuses (usage error) to write any output over one of the input images: `--out .` beside
- * the photos, or `--coco-results` naming an input, would otherwise replace them.
- */
-function refuseOverwritingInputs(inputs: string[], outputs: string[]): void {
-  const real = (p: string) => {
-    try {
-      return Deno.realPathSync(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const inputSet = new Set(inputs.map(real));
-  const clash = outputs.find((o) => inputSet.has(real(o)));
-  if (clash !== undefined) {
-    throw new UsageError(
-      `${clash}: an output would overwrite an input image; write the outputs somewhere else`,
-    );
-  }
 }
 
 function plural(n: number): string {

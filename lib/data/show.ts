@@ -11,6 +11,7 @@ import { type DatasetOptions, readDataset } from "./dataset.ts";
 import { type DrawBox, drawDetections } from "./draw.ts";
 import { readImage, writeImage } from "./image_codec.ts";
 import { makeRng, mixSeed, shuffled } from "./rng.ts";
+import { refuseOverwriting } from "../io/atomic.ts";
 import type { RgbImage } from "./types.ts";
 
 /** Options of {@link showDataset}. */
@@ -108,6 +109,7 @@ export async function showDataset(
     const drawn = await drawDetections(image, boxes);
     const name = sample.id.replace(/[\/\\]/g, "_") + (opts.augment ? `_aug${seed}` : "");
     const file = join(opts.out, `${name}.png`);
+    refuseOverwriting(dataset.samples.map((s) => s.imagePath), [file]);
     await writeImage(file, drawn);
     written++;
     opts.onWritten?.(file);

@@ -15,7 +15,8 @@
  * @module
  */
 
-import { FileError } from "../errors.ts";
+import { resolve } from "node:path";
+import { FileError, UsageError } from "../errors.ts";
 
 function cannotWrite(path: string, err: unknown): FileError {
   const why = err instanceof Deno.errors.NotFound
@@ -81,5 +82,28 @@ export async function makeOutputDir(dir: string): Promise<void> {
       ? "permission denied"
       : (err as Error).message;
     throw new FileError(dir, `cannot create the output folder: ${why}`, { cause: err });
+  }
+}
+
+/**
+ * Refuses to write any of `outputs` over one of `inputs` (compared as real paths): `--out .`
+ * beside the photos, or a results file naming an input, would otherwise replace them.
+ *
+ * @throws {UsageError} naming the first output that is an input.
+ */
+export function refuseOverwriting(inputs: string[], outputs: string[]): void {
+  const real = (p: string) => {
+    try {
+      return Deno.realPathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const inputSet = new Set(inputs.map(real));
+  const clash = outputs.find((o) => inputSet.has(real(o)));
+  if (clash !== undefined) {
+    throw new UsageError(
+      `${clash}: an output would overwrite an input image; write the outputs somewhere else`,
+    );
   }
 }
