@@ -99,7 +99,8 @@ Deno.test("loadModel() names the known models for an unknown one, and asks for w
 
 Deno.test("loadModel() with --arch of another architecture reports the mismatched keys", async () => {
   await useBackend("cpu");
-  await assert.rejects(loadModel("face-slim-320", { arch: "face-rfb-320" }), (err: unknown) => {
+  const file = fixture("../weights/face-slim-320.safetensors");
+  await assert.rejects(loadModel(file, { arch: "face-rfb-320" }), (err: unknown) => {
     assert.ok(err instanceof FileError);
     assert.match(
       err.message,
@@ -107,6 +108,9 @@ Deno.test("loadModel() with --arch of another architecture reports the mismatche
     );
     return true;
   });
+  // On a preset name --arch has nothing to say: a usage error, not a silent switch.
+  await assert.rejects(loadModel("face-slim-320", { arch: "face-rfb-320" }), UsageError);
+  await assert.rejects(loadModel(file, { arch: "bogus" }), /--arch: unknown config "bogus"/);
 });
 
 Deno.test("loadModel() refuses weights whose prior hash differs from the config's priors", async () => {

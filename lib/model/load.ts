@@ -149,6 +149,14 @@ function checkPriorHash(cfg: ModelConfig, expected: string | undefined, file: st
   }
 }
 
+/** The config `--arch` names. */
+function archConfig(arch: string): ModelConfig {
+  if (!MODEL_NAMES.includes(arch)) {
+    throw new UsageError(`--arch: unknown config "${arch}"; known: ${MODEL_NAMES.join(", ")}`);
+  }
+  return getConfig(arch);
+}
+
 /** A `--model` value resolved: its config, and its weights when it names a file. */
 interface ResolvedSpec {
   cfg: ModelConfig;
@@ -167,7 +175,7 @@ async function resolveSpec(
     const { readSafetensors } = await import("../io/safetensors.ts");
     const { tensors, metadata } = await readSafetensors(spec);
     const sd = stripDataParallel(tensors);
-    const cfg = (opts.arch ? getConfig(opts.arch) : configFromMetadata(metadata, spec)) ??
+    const cfg = (opts.arch ? archConfig(opts.arch) : configFromMetadata(metadata, spec)) ??
       inferConfig(sd, spec);
     checkPriorHash(cfg, metadata.prior_hash, spec);
     return { cfg, sd, file: spec };
@@ -175,10 +183,16 @@ async function resolveSpec(
   if (lower.endsWith(".pth") || lower.endsWith(".pt")) {
     const { readTorchStateDict } = await import("../io/torch.ts");
     const sd = stripDataParallel(await readTorchStateDict(spec));
-    return { cfg: opts.arch ? getConfig(opts.arch) : inferConfig(sd, spec), sd, file: spec };
+    return { cfg: opts.arch ? archConfig(opts.arch) : inferConfig(sd, spec), sd, file: spec };
   }
   if (MODEL_NAMES.includes(spec)) {
-    if (!needWeights) return { cfg: getConfig(opts.arch ?? spec) };
+    if (opts.arch !== undefined && opts.arch !== spec) {
+      throw new UsageError(
+        `--arch ${opts.arch} does not apply to the preset "${spec}"; it says which config a ` +
+          ".pth or .safetensors file follows",
+      );
+    }
+    if (!needWeights) return { cfg: getConfig(spec) };
     const path = shippedWeightsPath(spec);
     try {
       await Deno.stat(path);
@@ -187,7 +201,7 @@ async function resolveSpec(
         `model "${spec}" has no shipped weights; pass a trained .safetensors or a .pth file instead`,
       );
     }
-    return await resolveSpec(path, { arch: opts.arch ?? spec }, true);
+    return await resolveSpec(path, { arch: spec }, true);
   }
   throw new UsageError(
     `unknown model "${spec}"; pass one of ${MODEL_NAMES.join(", ")}, a .safetensors or a .pth file`,
