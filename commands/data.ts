@@ -9,6 +9,13 @@ async function readClasses(value: string | undefined): Promise<string[] | undefi
   try {
     isFile = (await Deno.stat(value)).isFile;
   } catch { /* not a file: a list */ }
+  // A value that looks like a path (a folder separator or a names-file extension) is one.
+  if (!isFile && /[\\/]|\.(txt|names|ya?ml)$/i.test(value)) {
+    throw new FileError(
+      value,
+      "no such class-names file (give names as a,b,c or an existing file)",
+    );
+  }
   if (!isFile) return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
   try {
     return (await Deno.readTextFile(value)).split(/\r?\n/).map((s) => s.trim()).filter((s) =>
@@ -177,7 +184,7 @@ function synthCommand() {
       new Option("--format <format>", "annotation format").choices(["voc", "coco"] as const)
         .default("voc" as const),
     )
-    .option("--size <px>", "image side in pixels (≥ 32)", parsePositiveInt, 160)
+    .option("--size <px>", "image side in pixels (32…4096)", parsePositiveInt, 160)
     .action(async (opts) => {
       const { writeSynthDataset } = await import("../lib/data/synth.ts");
       // The library checks n and size before it writes anything; a bad value is a usage error.

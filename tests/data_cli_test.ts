@@ -114,6 +114,16 @@ Deno.test("ssd data rejects bad flag values at parse time with exit 2", async ()
   const dir = await Deno.makeTempDir();
   const small = await ssd("data", "synth", "--out", `${dir}/s`, "--size", "16");
   assert.equal(small.code, 2);
-  assert.match(small.stderr, /^error: .*size must be an integer ≥ 32, got 16\n$/);
+  assert.match(small.stderr, /^error: .*size must be an integer in \[32, 4096\], got 16\n$/);
   assert.deepEqual([...Deno.readDirSync(dir)], []);
+});
+
+Deno.test("ssd data --classes naming a missing file is one error line, not a class called so", async () => {
+  const r = await ssd("data", "check", RACCOON, "--classes", "/no/such/names.txt");
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.equal(
+    r.stderr,
+    "error: /no/such/names.txt: no such class-names file (give names as a,b,c or an existing file)\n",
+  );
 });

@@ -170,7 +170,12 @@ Deno.test("writeSynthDataset() rejects a bad n and size", async () => {
   await assert.rejects(writeSynthDataset({ out: "/nonexistent-unused", n: 0 }), RangeError);
   const out = await Deno.makeTempDir();
   try {
-    await assert.rejects(writeSynthDataset({ out, n: 1, size: 8 }), /size must be an integer ≥ 32/);
+    await assert.rejects(
+      writeSynthDataset({ out, n: 1, size: 8 }),
+      /size must be an integer in \[32, 4096\]/,
+    );
+    await assert.rejects(writeSynthDataset({ out, n: 1, size: 100000 }), RangeError);
+    assert.deepEqual([...Deno.readDirSync(out)], []); // nothing written before the check
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -24,6 +24,8 @@ import { drawBackground, paintShape, rasterizeShape, type SynthShape } from "./s
 
 /** The smallest image side that still holds recognisable shapes. */
 export const SYNTH_MIN_SIZE = 32;
+/** The largest image side synth draws (a 4096² canvas is 48 MiB of RGB). */
+export const SYNTH_MAX_SIZE = 4096;
 import type { RgbImage } from "./types.ts";
 
 /** Options of {@link writeSynthDataset}. */
@@ -160,9 +162,10 @@ export async function writeSynthDataset(
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`Cannot write a synthetic dataset: n must be an integer ≥ 1, got ${n}`);
   }
-  if (!Number.isInteger(size) || size < SYNTH_MIN_SIZE) {
+  if (!Number.isInteger(size) || size < SYNTH_MIN_SIZE || size > SYNTH_MAX_SIZE) {
     throw new RangeError(
-      `Cannot write a synthetic dataset: size must be an integer ≥ ${SYNTH_MIN_SIZE}, got ${size}`,
+      `Cannot write a synthetic dataset: size must be an integer in [${SYNTH_MIN_SIZE}, ` +
+        `${SYNTH_MAX_SIZE}], got ${size}`,
     );
   }
   // A dataset is written whole into a new or empty folder, never over another one.
