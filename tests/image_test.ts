@@ -62,6 +62,11 @@ Deno.test("decodeImage() names truncated and corrupt JPEGs and non-images in one
   const broken = png.slice();
   broken.fill(7, 40, 60); // inside IDAT: bad zlib data, file still ends with IEND
   await assert.rejects(decodeImage(broken, "c.png"), /c.png: corrupt PNG/);
+  const cmyk = await Deno.readFile(`${FIX}jpeg/cmyk.jpg`);
+  await assert.rejects(decodeImage(cmyk, "k.jpg"), {
+    message:
+      "k.jpg: CMYK/YCCK JPEG: only RGB and greyscale JPEGs are supported (convert it to RGB)",
+  });
 });
 
 Deno.test("inspectImage() reports libjpeg's warning for corrupt but decodable JPEG data", async () => {

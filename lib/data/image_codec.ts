@@ -85,9 +85,11 @@ export async function inspectImage(bytes: Uint8Array, file: string): Promise<Dec
     } catch (err) {
       throw new FileError(
         file,
-        hasJpegEnd(bytes)
-          ? `corrupt JPEG (${(err as Error).message})`
-          : "truncated JPEG (the file ends before the image data does)",
+        !hasJpegEnd(bytes)
+          ? "truncated JPEG (the file ends before the image data does)"
+          : /unsupported color conversion/i.test((err as Error).message)
+          ? "CMYK/YCCK JPEG: only RGB and greyscale JPEGs are supported (convert it to RGB)"
+          : `corrupt JPEG (${(err as Error).message})`,
         { cause: err },
       );
     }
