@@ -33,6 +33,12 @@ export interface MatchOptions {
   iouThreshold?: number;
   /** Box coding variances `[center, size]`. Default `[0.1, 0.2]`. */
   variances?: [number, number];
+  /**
+   * The model's class count C (background included). When given, a label ≥ C is refused:
+   * the loss would otherwise score it as no class at all (a dataset with more classes than
+   * the model).
+   */
+  numClasses?: number;
 }
 
 /** The targets of a batch, ready for {@link multiboxLoss}. The caller owns the tensors. */
@@ -229,10 +235,12 @@ export function matchTargets(
         } boxes and ${t.labels.length} labels`,
       );
     }
+    const c = options.numClasses ?? Infinity;
     for (let i = 0; i < t.labels.length; i++) {
-      if (!(t.labels[i] >= 1) || !Number.isInteger(t.labels[i])) {
+      if (!(t.labels[i] >= 1 && t.labels[i] < c) || !Number.isInteger(t.labels[i])) {
+        const range = c === Infinity ? "≥ 1" : `in 1…${c - 1}`;
         throw new RangeError(
-          `Cannot match priors: targets[${k}].labels must be integers ≥ 1 (0 is background), got ${
+          `Cannot match priors: targets[${k}].labels must be integers ${range} (0 is background), got ${
             t.labels[i]
           }`,
         );

@@ -218,3 +218,15 @@ Deno.test("matchTargets() reads a prior tensor once and still follows a reassign
   assert.throws(() => matchTargets(priors, gt), /disposed/);
   tf.dispose([first.locTargets, first.clsTargets, again.locTargets, again.clsTargets, v]);
 });
+
+Deno.test("matchTargets() with numClasses refuses a label the model cannot predict", () => {
+  const priors = tf.tensor2d([[0.5, 0.5, 0.5, 0.5]]);
+  const gt = { boxes: [0.25, 0.25, 0.75, 0.75], labels: [3] };
+  assert.throws(
+    () => matchTargets(priors, [gt], { numClasses: 3 }),
+    /labels must be integers in 1…2 \(0 is background\), got 3/,
+  );
+  const ok = matchTargets(priors, [gt], { numClasses: 4 });
+  assert.deepEqual(Array.from(ok.clsTargets.dataSync()), [3]);
+  tf.dispose([priors, ok.locTargets, ok.clsTargets]);
+});
