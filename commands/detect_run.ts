@@ -11,6 +11,7 @@ import { drawDetections } from "../lib/data/draw.ts";
 import { encodePng } from "../lib/data/image_codec.ts";
 import { makeOutputDir, refuseOverwriting, writeFileAtomic } from "../lib/io/atomic.ts";
 import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
+import { xyxyToCoco } from "../lib/data/box_px.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 
 /** Parsed flags of `ssd detect`. */
@@ -137,11 +138,10 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
         results.push({ image: file, width: image.width, height: image.height, detections });
         const id = imageIds[index];
         for (const d of detections) {
-          const [x1, y1, x2, y2] = d.bbox;
           cocoResults.push({
             image_id: id,
             category_id: d.label,
-            bbox: [x1, y1, x2 - x1, y2 - y1].map((v) => Math.round(v * 100) / 100),
+            bbox: xyxyToCoco(d.bbox).map((v) => Math.round(v * 100) / 100),
             score: Math.round(d.score * 1e6) / 1e6,
           });
         }

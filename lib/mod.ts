@@ -44,5 +44,7 @@ export { augmentSample } from "./data/augment.ts";
 export { createLoader } from "./data/loader.ts";
 export { makeRng } from "./data/rng.ts";
 export { expandInputs } from "./data/inputs.ts";
+export * from "./data/box_px.ts";
+export { normalizeRgb } from "./data/normalize.ts";
 export { parseVocXml, readVocImageSet } from "./data/voc.ts";
 export { readCocoInstances, readCocoResults } from "./data/coco.ts";

@@ -8,6 +8,7 @@
 import { type CocoInstances, readCocoInstances } from "./coco.ts";
 import type { DatasetOptions } from "./dataset.ts";
 import { formatBox, type ProblemList } from "./problems.ts";
+import { cocoToXyxy } from "./box_px.ts";
 import type { Dataset, Sample } from "./types.ts";
 
 const trimSlash = (p: string) => p.length > 1 ? p.replace(/\/+$/, "") : p;
@@ -107,7 +108,7 @@ export async function readCocoDataset(
       problems.error(json, `${where}: unknown category id ${a.category_id}`);
       continue;
     }
-    const [x, y, w, h] = a.bbox;
+    const [, , w, h] = a.bbox;
     if (w < 0 || h < 0) {
       problems.error(
         json,
@@ -116,7 +117,7 @@ export async function readCocoDataset(
         } (COCO boxes are [x, y, w, h], not corners)`,
       );
     }
-    sample.objects.push({ bboxPx: [x, y, x + w, y + h], classIndex, difficult: a.iscrowd === 1 });
+    sample.objects.push({ bboxPx: cocoToXyxy(a.bbox), classIndex, difficult: a.iscrowd === 1 });
   }
   return { format: "coco", root: json, classes, samples: [...samples.values()] };
 }

@@ -16,6 +16,7 @@ import { probeImageSize } from "./image_size.ts";
 import { type DatasetProblem, formatBox, ProblemList } from "./problems.ts";
 import type { Dataset, GtObject, Sample } from "./types.ts";
 import { parseVocXml, readVocImageSet, type VocAnnotation } from "./voc.ts";
+import { vocToXyxy } from "./box_px.ts";
 import { isYoloDataset, readYoloDataset, scaleYoloBoxes } from "./yolo.ts";
 
 /** Options of {@link loadDataset} and {@link readDataset}. */
@@ -239,9 +240,8 @@ async function readVoc(
             } (VOC boxes are integer pixels; some loaders truncate or crash)`,
         );
       }
-      const [xmin, ymin, xmax, ymax] = o.bbox;
       objects.push({
-        bboxPx: [xmin - 1, ymin - 1, xmax, ymax],
+        bboxPx: vocToXyxy(o.bbox),
         classIndex,
         difficult: o.difficult,
       });

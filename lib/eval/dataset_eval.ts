@@ -12,6 +12,7 @@
 import type { Dataset } from "../data/types.ts";
 import { type CocoInstances, type CocoResult, readCocoInstances } from "../data/coco.ts";
 import { type EvalMetric, type EvalReport, evaluateForms } from "./evaluate.ts";
+import { xyxyToCoco, xyxyToVoc } from "../data/box_px.ts";
 import type { VocDetection, VocGtObject } from "./voc.ts";
 
 /** One detection on an image of the dataset, in pixels (0-based, continuous `xyxy`). */
@@ -20,11 +21,6 @@ export interface DatasetDetection {
   score: number;
   /** Class name; detections of classes the dataset does not have are left out. */
   className: string;
-}
-
-/** Pixel `xyxy` → VOC 1-based inclusive `[xmin, ymin, xmax, ymax]` (the devkit convention). */
-function toVocBox([x1, y1, x2, y2]: number[]): [number, number, number, number] {
-  return [x1 + 1, y1 + 1, x2, y2];
 }
 
 /**
@@ -61,12 +57,12 @@ export async function evaluateDataset(
       s.objects.map((o) => ({
         name: dataset.classes[o.classIndex],
         difficult: o.difficult,
-        bbox: toVocBox(o.bboxPx),
+        bbox: xyxyToVoc(o.bboxPx),
       })),
     );
     for (const d of detections.get(s.id) ?? []) {
       if (!known.has(d.className)) continue;
-      dets[d.className].push({ imageId: s.id, score: d.score, bbox: toVocBox(d.bboxPx) });
+      dets[d.className].push({ imageId: s.id, score: d.score, bbox: xyxyToVoc(d.bboxPx) });
     }
   }
   const classes = [...dataset.classes];
@@ -80,11 +76,10 @@ export async function evaluateDataset(
       for (const d of detections.get(s.id) ?? []) {
         const id = catId.get(d.className);
         if (id === undefined) continue;
-        const [x1, y1, x2, y2] = d.bboxPx;
         results.push({
           image_id: Number(s.id),
           category_id: id,
-          bbox: [x1, y1, x2 - x1, y2 - y1],
+          bbox: xyxyToCoco(d.bboxPx),
           score: d.score,
         });
       }

@@ -12,6 +12,7 @@ import { FileError } from "../errors.ts";
 import type { CocoInstances, CocoResult } from "../data/coco.ts";
 import { type CocoEvalResult, evaluateCoco } from "./coco.ts";
 import { evaluateVoc, type VocDetection, type VocEvalResult, type VocGtObject } from "./voc.ts";
+import { cocoBoxToVoc, vocBoxToCoco } from "../data/box_px.ts";
 import { loadCocoPair, readVocDetections, readVocGroundTruth } from "./readers.ts";
 
 /** A metric of `ssd eval`. */
@@ -69,14 +70,11 @@ export function cocoToVoc(
   const images = new Map<string, VocGtObject[]>(
     [...gt.images].sort((a, b) => a.id - b.id).map((im) => [String(im.id), []]),
   );
-  const box = (
-    [x, y, w, h]: number[],
-  ): [number, number, number, number] => [x + 1, y + 1, x + w, y + h];
   for (const a of gt.annotations) {
     images.get(String(a.image_id))?.push({
       name: names.get(a.category_id)!,
       difficult: Boolean(a.iscrowd),
-      bbox: box(a.bbox),
+      bbox: cocoBoxToVoc(a.bbox),
     });
   }
   const classes = [...gt.categories].sort((a, b) => a.id - b.id).map((c) => names.get(c.id)!);
@@ -85,7 +83,7 @@ export function cocoToVoc(
     dets[names.get(r.category_id)!]?.push({
       imageId: String(r.image_id),
       score: r.score,
-      bbox: box(r.bbox),
+      bbox: cocoBoxToVoc(r.bbox),
     });
   }
   return { images, dets, classes };
@@ -104,12 +102,9 @@ export function vocToCoco(
   const names = [...images.keys()];
   const numeric = names.every((n) => /^\d+$/.test(n)) &&
     new Set(names.map(Number)).size === names.length;
-  const sorted = [...names].sort();
-  const idOf = new Map(names.map((n) => [n, numeric ? Number(n) : sorted.indexOf(n) + 1]));
+  const position = new Map([...names].sort().map((n, i) => [n, i + 1]));
+  const idOf = new Map(names.map((n) => [n, numeric ? Number(n) : position.get(n)!]));
   const catOf = new Map(classes.map((c, i) => [c, i + 1]));
-  const box = (
-    [x1, y1, x2, y2]: number[],
-  ): [number, number, number, number] => [x1 - 1, y1 - 1, x2 - x1 + 1, y2 - y1 + 1];
   const gt: CocoInstances = {
     images: names.map((n) => ({ id: idOf.get(n)!, file_name: n, width: 0, height: 0 })),
     annotations: [],
@@ -117,7 +112,7 @@ export function vocToCoco(
   };
   for (const [n, objects] of images) {
     for (const o of objects) {
-      const bbox = box(o.bbox);
+      const bbox = vocBoxToCoco(o.bbox);
       gt.annotations.push({
         id: gt.annotations.length + 1,
         image_id: idOf.get(n)!,
@@ -134,7 +129,7 @@ export function vocToCoco(
       results.push({
         image_id: idOf.get(d.imageId)!,
         category_id: catOf.get(c)!,
-        bbox: box(d.bbox),
+        bbox: vocBoxToCoco(d.bbox),
         score: d.score,
       });
     }
