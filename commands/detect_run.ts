@@ -9,7 +9,12 @@ import { expandInputs } from "../lib/data/inputs.ts";
 import { readImage } from "../lib/data/image.ts";
 import { drawDetections } from "../lib/data/draw.ts";
 import { encodePng } from "../lib/data/image_codec.ts";
-import { makeOutputDir, refuseOverwriting, writeFileAtomic } from "../lib/io/atomic.ts";
+import {
+  checkWritableFile,
+  makeOutputDir,
+  refuseOverwriting,
+  writeFileAtomic,
+} from "../lib/io/atomic.ts";
 import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
 import { xyxyToCoco } from "../lib/data/box_px.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
@@ -92,7 +97,8 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   refuseOverwriting(files, [
     ...(opts.out ? [...drawnNames, "detections.json"].map((n) => join(opts.out!, n)) : []),
     ...(opts.cocoResults ? [opts.cocoResults] : []),
-  ]);
+  ], opts.out ? [opts.out] : []);
+  if (opts.cocoResults) await checkWritableFile(opts.cocoResults);
   if (opts.out) await makeOutputDir(opts.out);
 
   const backend = await initBackend(opts.backend);

@@ -150,3 +150,34 @@ Deno.test("ssd detect --quiet keeps the results on stdout and silences stderr", 
   assert.equal(r.stderr, "");
   assert.match(r.stdout, /pair\.jpg: 2 detections/);
 });
+
+Deno.test("ssd detect refuses outputs that clash with each other or mix with the input folder", async () => {
+  const dir = await Deno.makeTempDir();
+  const photos = join(dir, "photos");
+  await Deno.mkdir(photos);
+  await Deno.copyFile(join(samples, "pair.jpg"), join(photos, "pair.jpg"));
+  const mixed = await ssd("detect", photos, "--out", photos);
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.stderr, /the output folder holds input images/);
+  const clash = await ssd(
+    "detect",
+    join(photos, "pair.jpg"),
+    "--out",
+    join(dir, "o"),
+    "--coco-results",
+    join(dir, "o", "detections.json"),
+  );
+  assert.equal(clash.code, 2);
+  assert.match(clash.stderr, /two outputs of this run would be written to the same file/);
+  assert.deepEqual([...Deno.readDirSync(photos)].map((e) => e.name), ["pair.jpg"]);
+  // An unwritable --coco-results is reported before any detection runs.
+  const early = await ssd(
+    "detect",
+    join(photos, "pair.jpg"),
+    "--coco-results",
+    join(dir, "no", "r.json"),
+  );
+  assert.equal(early.code, 1);
+  assert.equal(early.stdout, "");
+  assert.match(early.stderr, /^error: .*no\/r\.json: cannot write: its folder does not exist\n$/);
+});

@@ -11,7 +11,7 @@ import { type DatasetOptions, readDataset } from "./dataset.ts";
 import { type DrawBox, drawDetections } from "./draw.ts";
 import { readImage, writeImage } from "./image_codec.ts";
 import { makeRng, mixSeed, shuffled } from "./rng.ts";
-import { refuseOverwriting } from "../io/atomic.ts";
+import { makeOutputDir, refuseOverwriting } from "../io/atomic.ts";
 import type { RgbImage } from "./types.ts";
 
 /** Options of {@link showDataset}. */
@@ -63,11 +63,14 @@ export async function showDataset(
   const samples = opts.augment
     ? shuffled(makeRng(seed), dataset.samples).slice(0, n)
     : dataset.samples.slice(0, n);
-  try {
-    await Deno.mkdir(opts.out, { recursive: true });
-  } catch (err) {
-    throw new FileError(opts.out, `cannot create folder: ${(err as Error).message}`);
-  }
+  const name = (sample: { id: string }) =>
+    sample.id.replace(/[\/\\]/g, "_") + (opts.augment ? `_aug${seed}` : "");
+  refuseOverwriting(
+    dataset.samples.map((s) => s.imagePath),
+    samples.map((s) => join(opts.out, `${name(s)}.png`)),
+    [opts.out],
+  );
+  await makeOutputDir(opts.out);
   let written = 0, failed = 0;
   for (const [i, sample] of samples.entries()) {
     let image: RgbImage;
@@ -107,9 +110,7 @@ export async function showDataset(
       }));
     }
     const drawn = await drawDetections(image, boxes);
-    const name = sample.id.replace(/[\/\\]/g, "_") + (opts.augment ? `_aug${seed}` : "");
-    const file = join(opts.out, `${name}.png`);
-    refuseOverwriting(dataset.samples.map((s) => s.imagePath), [file]);
+    const file = join(opts.out, `${name(sample)}.png`);
     await writeImage(file, drawn);
     written++;
     opts.onWritten?.(file);

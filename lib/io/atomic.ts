@@ -15,7 +15,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { FileError, UsageError } from "../errors.ts";
 
 function cannotWrite(path: string, err: unknown): FileError {
@@ -86,12 +86,20 @@ export async function makeOutputDir(dir: string): Promise<void> {
 }
 
 /**
- * Refuses to write any of `outputs` over one of `inputs` (compared as real paths): `--out .`
- * beside the photos, or a results file naming an input, would otherwise replace them.
+ * Refuses outputs that would destroy something: an output over one of the `inputs` (compared
+ * as real paths; `--coco-results` naming an input image), two outputs of one run on the same
+ * path (`--coco-results out/detections.json` beside `--out out`), or drawn images written into
+ * a folder the inputs are read from (`--out .` beside the photos, which also pollutes a
+ * dataset's image folder).
  *
- * @throws {UsageError} naming the first output that is an input.
+ * @param outputDirs folders the run writes images into
+ * @throws {UsageError} naming the first offending output.
  */
-export function refuseOverwriting(inputs: string[], outputs: string[]): void {
+export function refuseOverwriting(
+  inputs: string[],
+  outputs: string[],
+  outputDirs: string[] = [],
+): void {
   const real = (p: string) => {
     try {
       return Deno.realPathSync(p);
@@ -106,4 +114,33 @@ export function refuseOverwriting(inputs: string[], outputs: string[]): void {
       `${clash}: an output would overwrite an input image; write the outputs somewhere else`,
     );
   }
+  const seen = new Set<string>();
+  for (const o of outputs) {
+    if (seen.has(real(o))) {
+      throw new UsageError(`${o}: two outputs of this run would be written to the same file`);
+    }
+    seen.add(real(o));
+  }
+  const inputDirs = new Set([...inputSet].map((p) => dirname(p)));
+  const mixed = outputDirs.find((d) => inputDirs.has(real(d)));
+  if (mixed !== undefined) {
+    throw new UsageError(
+      `${mixed}: the output folder holds input images; drawn images would mix with them ` +
+        "(choose another folder)",
+    );
+  }
+}
+
+/**
+ * Checks, before any work, that `path` can be written as a file: its folder exists and it is
+ * not itself a folder.
+ *
+ * @throws {FileError} naming `path`.
+ */
+export async function checkWritableFile(path: string): Promise<void> {
+  const info = await Deno.stat(path).catch(() => null);
+  if (info?.isDirectory) throw new FileError(path, "cannot write: it is a folder");
+  const parent = dirname(resolve(path));
+  const dir = await Deno.stat(parent).catch(() => null);
+  if (!dir?.isDirectory) throw new FileError(path, "cannot write: its folder does not exist");
 }
