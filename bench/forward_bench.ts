@@ -10,13 +10,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { getConfig } from "../lib/config.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 import { buildModel } from "../lib/model/ssd.ts";
+import { flag } from "../scripts/args.ts";
 import { loadModel } from "../lib/model/load.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const backend = flag("--backend", "wasm") as "wasm" | "webgpu" | "cpu";
 const runs = Number(flag("--runs", "10"));
 const batch = Number(flag("--batch", "1"));

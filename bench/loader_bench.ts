@@ -8,17 +8,13 @@
  * setting also pays for worker start-up; both epochs are counted.
  */
 import { loadDataset } from "../lib/data/dataset.ts";
+import { flag } from "../scripts/args.ts";
 import { createLoader } from "../lib/data/loader.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const root = flag("--voc", new URL("../../shared/data/raccoon/VOC", import.meta.url).pathname);
 const size = Number(flag("--size", "300"));
 const epochs = Number(flag("--epochs", "2"));
-const augment = !args.includes("--no-augment");
+const augment = !Deno.args.includes("--no-augment");
 const workerCounts = flag("--workers", "0,1,2").split(",").map(Number);
 
 const dataset = await loadDataset(root, { set: "train" });

@@ -7,11 +7,8 @@
  * Parts: model forward passes (ours vs PyTorch), evaluation of 5,000 images, the data loader.
  * Without `/usr/bin/python3` + torch the ratios are left out, with the reason printed.
  */
+import { flag } from "../scripts/args.ts";
 const args = Deno.args;
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const backend = flag("--backend", "wasm");
 const quick = args.includes("--quick");
 const runs = flag("--runs", quick ? "3" : "10");

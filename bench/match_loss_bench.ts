@@ -12,13 +12,9 @@ import { initBackend } from "../lib/engine/tfjs.ts";
 import { type GroundTruth, matchTargets } from "../lib/match.ts";
 import { multiboxLoss } from "../lib/loss.ts";
 import { priorsTensor } from "../lib/priors.ts";
+import { flag } from "../scripts/args.ts";
 import { makeRng } from "../lib/data/rng.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const backend = flag("--backend", "wasm") as "wasm" | "webgpu" | "cpu";
 const runs = Number(flag("--runs", "10"));
 const batch = Number(flag("--batch", "8"));

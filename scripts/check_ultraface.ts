@@ -11,14 +11,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/engine/tfjs.ts";
+import { flag } from "./args.ts";
 import { loadModel } from "../lib/model/load.ts";
 
-const arg = (flag: string, fallback: string) => {
-  const i = Deno.args.indexOf(flag);
-  return i >= 0 ? Deno.args[i + 1] : fallback;
-};
-const data = arg("--data", new URL("../../shared/data/ultraface", import.meta.url).pathname);
-const backends = arg("--backends", "wasm,cpu").split(",") as ("wasm" | "cpu")[];
+const data = flag("--data", new URL("../../shared/data/ultraface", import.meta.url).pathname);
+const backends = flag("--backends", "wasm,cpu").split(",") as ("wasm" | "cpu")[];
 const f32 = async (p: string) => new Float32Array((await Deno.readFile(p)).buffer);
 const manifest = JSON.parse(await Deno.readTextFile(`${data}/public/manifest.json`));
 const images: string[] = manifest.images.map((m: { file: string }) => m.file.replace(/\.jpg$/, ""));

@@ -10,12 +10,11 @@
 import { loadDetector } from "../lib/detector.ts";
 import { readImage } from "../lib/data/image.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
+import { flag } from "./args.ts";
 import { compareWithReference, type ReferenceFile } from "../tests/ultraface_reference.ts";
 
 const root = new URL("../../shared/data/ultraface/", import.meta.url).pathname;
-const backend = Deno.args.includes("--backend")
-  ? Deno.args[Deno.args.indexOf("--backend") + 1] as "wasm" | "cpu"
-  : "wasm";
+const backend = flag("--backend", "wasm") as "wasm" | "cpu";
 await initBackend(backend);
 const manifest = JSON.parse(await Deno.readTextFile(`${root}public/manifest.json`));
 let bad = 0;

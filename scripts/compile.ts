@@ -6,13 +6,9 @@
  *
  *   deno task compile [--target <triple>] [--output <file>]
  */
-const args = [...Deno.args];
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const output = option("--output", "dist/ssd");
-const target = option("--target", "");
+import { flag } from "./args.ts";
+const output = flag("--output", "dist/ssd");
+const target = flag("--target", "");
 const denort = Deno.env.get("DENORT_BIN");
 if (denort !== undefined) {
   try {

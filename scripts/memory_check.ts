@@ -12,15 +12,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { getConfig, MODEL_NAMES } from "../lib/config.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 import { buildModel } from "../lib/model/ssd.ts";
+import { flag } from "./args.ts";
 import { loadModel } from "../lib/model/load.ts";
 
-const arg = (flag: string, fallback: string) => {
-  const i = Deno.args.indexOf(flag);
-  return i >= 0 ? Deno.args[i + 1] : fallback;
-};
-const spec = arg("--model", "face-slim-320");
-const backend = arg("--backend", "wasm") as "wasm" | "cpu";
-const n = Number(arg("--n", "100"));
+const spec = flag("--model", "face-slim-320");
+const backend = flag("--backend", "wasm") as "wasm" | "cpu";
+const n = Number(flag("--n", "100"));
 await initBackend(backend);
 // a preset without shipped weights runs with fresh weights: memory does not depend on values
 const model = await loadModel(spec).catch(() =>

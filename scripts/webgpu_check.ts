@@ -17,17 +17,14 @@ import { initBackend } from "../lib/engine/tfjs.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { loadDetector } from "../lib/detector.ts";
 import type { RgbImage } from "../lib/data/types.ts";
+import { flag } from "./args.ts";
 import { compareWithReference, type ReferenceFile } from "../tests/ultraface_reference.ts";
 
-const arg = (name: string) => {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
-};
-const backend = (arg("--backend") ?? "webgpu") as "webgpu" | "wasm" | "cpu";
+const backend = (flag("--backend") ?? "webgpu") as "webgpu" | "wasm" | "cpu";
 const SAMPLES = [["1", "crowd.jpg"], ["9", "faces.jpg"], ["13", "pair.jpg"]];
 /** The codec is imported by a computed path, so bundlers leave it out. */
 const codec = () => import(String(new URL("../lib/data/image.ts", import.meta.url)));
-const writeRaw = arg("--write-raw");
+const writeRaw = flag("--write-raw");
 if (writeRaw !== undefined) {
   await Deno.mkdir(writeRaw, { recursive: true });
   for (const [, file] of SAMPLES) {
@@ -39,7 +36,7 @@ if (writeRaw !== undefined) {
   }
   Deno.exit(0);
 }
-const rawDir = arg("--raw");
+const rawDir = flag("--raw");
 async function sample(file: string): Promise<RgbImage> {
   if (rawDir === undefined) {
     return (await codec()).readImage(new URL(`samples/${file}`, root).pathname);
@@ -48,9 +45,9 @@ async function sample(file: string): Promise<RgbImage> {
   return { width, height, data: await Deno.readFile(`${rawDir}/${file}.rgb`) };
 }
 // The repository root; `--root` when this runs as a bundle somewhere else.
-const root = arg("--root") === undefined
+const root = flag("--root") === undefined
   ? new URL("../", import.meta.url)
-  : new URL(`file://${Deno.realPathSync(arg("--root")!)}/`);
+  : new URL(`file://${Deno.realPathSync(flag("--root")!)}/`);
 const info = await initBackend(backend);
 console.log(`backend ${info.name}${info.adapter ? `: ${JSON.stringify(info.adapter)}` : ""}`);
 const f32 = async (path: string) =>
