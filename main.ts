@@ -12,13 +12,14 @@ import { evalCommand } from "./commands/eval.ts";
 import { dataCommand } from "./commands/data.ts";
 import { detectCommand } from "./commands/detect.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { trainCommand } from "./commands/train.ts";
 
 const VERSION = "0.1.0";
 
 /** Builds the whole command tree; exported so tests can parse without spawning. */
 export function buildProgram(): Command {
   const program = new Command("ssd")
-    .description("Single Shot MultiBox Detector toolkit: priors, data, detect, eval")
+    .description("Single Shot MultiBox Detector toolkit: priors, data, train, detect, eval")
     .version(VERSION)
     .option("--debug", "print stack traces on errors")
     .showHelpAfterError("(run with --help for usage)")
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     const command of [
       priorsCommand(),
       dataCommand(),
+      trainCommand(),
       detectCommand(),
       evalCommand(),
       doctorCommand(),

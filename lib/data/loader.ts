@@ -14,6 +14,7 @@ import type { BoxPx } from "./augment.ts";
 import { type PreparedSample, prepareSample, type SampleJob } from "./loader_sample.ts";
 import { makeRng, mixSeed, shuffled } from "./rng.ts";
 import type { Dataset } from "./types.ts";
+import { WebWorker } from "../engine/web_worker.ts";
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
@@ -62,8 +63,11 @@ export interface Batch {
 export interface DataLoader {
   /** Batches in one epoch. */
   readonly batchesPerEpoch: number;
-  /** The batches of epoch `index` (0-based), in order. */
-  epoch(index: number): AsyncGenerator<Batch>;
+  /**
+   * The batches of epoch `index` (0-based), in order, from batch `start` (default 0): a resumed
+   * run skips the batches it has trained on without preparing them.
+   */
+  epoch(index: number, start?: number): AsyncGenerator<Batch>;
   /** Stop the workers. */
   close(): void;
 }
@@ -81,7 +85,7 @@ class WorkerPool {
 
   constructor(count: number) {
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL("./loader_worker.ts", import.meta.url).href, {
+      const worker = new WebWorker(new URL("./loader_worker.ts", import.meta.url).href, {
         type: "module",
       });
       const slot = { worker, busy: 0 };
@@ -215,11 +219,11 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): DataLoader 
     };
   };
 
-  async function* epoch(index: number): AsyncGenerator<Batch> {
+  async function* epoch(index: number, start = 0): AsyncGenerator<Batch> {
     const all = Array.from({ length: n }, (_, i) => i);
     const order = opts.shuffle ? shuffled(makeRng(mixSeed(seed, index, 0x5eed)), all) : all;
     const queue: Promise<Batch>[] = [];
-    let next = 0;
+    let next = Math.max(0, start);
     const submit = () => {
       if (next >= batchesPerEpoch) return;
       const batch = assemble(order.slice(next * batchSize, (next + 1) * batchSize), index);

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import "./web_worker.ts"; // capture Deno's Worker before the emscripten glue replaces it
 import * as tf from "@tensorflow/tfjs-core";
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import factoryModule from "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js";

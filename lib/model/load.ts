@@ -32,6 +32,19 @@ export function shippedWeightsPath(name: string): string {
   return decodeURIComponent(new URL(`${name}.safetensors`, WEIGHTS_DIR).pathname);
 }
 
+/** Names of the shipped weight files (`weights/*.safetensors`), sorted. */
+export function shippedModelNames(): string[] {
+  try {
+    const dir = decodeURIComponent(WEIGHTS_DIR.pathname);
+    return [...Deno.readDirSync(dir)]
+      .filter((e) => e.isFile && e.name.endsWith(".safetensors"))
+      .map((e) => e.name.slice(0, -".safetensors".length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /** `cfg` with `classes` resized to `c − 1` generic names when the weights predict `c` scores. */
 function withClassCount(cfg: ModelConfig, c: number): ModelConfig {
   if (numClasses(cfg) === c || c < 2) return cfg;
@@ -174,7 +187,10 @@ async function resolveSpec(
   if (lower.endsWith(".safetensors")) {
     const { readSafetensors } = await import("../io/safetensors.ts");
     const { tensors, metadata } = await readSafetensors(spec);
-    const sd = stripDataParallel(tensors);
+    // a training checkpoint also holds the optimizer's buffers: not part of the model
+    const sd = stripDataParallel(
+      new Map([...tensors].filter(([k]) => !k.startsWith("optimizer.momentum_buffer."))),
+    );
     const cfg = (opts.arch ? archConfig(opts.arch) : configFromMetadata(metadata, spec)) ??
       inferConfig(sd, spec);
     checkPriorHash(cfg, metadata.prior_hash, spec);
@@ -203,8 +219,14 @@ async function resolveSpec(
     }
     return await resolveSpec(path, { arch: spec }, true);
   }
+  // a shipped model trained here (weights/<name>.safetensors, its config in the metadata)
+  const shipped = shippedWeightsPath(spec);
+  if (/^[\w.-]+$/.test(spec) && (await Deno.stat(shipped).catch(() => null))?.isFile) {
+    return await resolveSpec(shipped, opts, needWeights);
+  }
+  const known = [...MODEL_NAMES, ...shippedModelNames().filter((n) => !MODEL_NAMES.includes(n))];
   throw new UsageError(
-    `unknown model "${spec}"; pass one of ${MODEL_NAMES.join(", ")}, a .safetensors or a .pth file`,
+    `unknown model "${spec}"; pass one of ${known.join(", ")}, a .safetensors or a .pth file`,
   );
 }
 

@@ -3,9 +3,9 @@
  * statistics), matching of the ground truth to the priors, the MultiBox loss with hard
  * negative mining 3:1, gradients of every trainable parameter, one SGD update.
  *
- * The step reads back only the three loss values (to log them and to stop on a NaN); a
- * non-finite loss leaves the weights as they were (only BatchNorm's running statistics,
- * updated by the forward pass, have moved).
+ * The step reads back only the three loss values and the gradient norm (to log them and to
+ * stop on a NaN); a non-finite loss or gradient leaves the weights as they were (only
+ * BatchNorm's running statistics, updated by the forward pass, have moved).
  *
  * @example
  * ```ts
@@ -75,7 +75,9 @@ export interface StepResult {
   clsLoss: number;
   /** Matched priors in the batch. */
   numPositives: number;
-  /** False when the loss was NaN or infinite: no update was applied. */
+  /** ‖∇‖₂ over the optimizer's parameters. */
+  gradNorm: number;
+  /** False when the loss or a gradient was NaN or infinite: no update was applied. */
   finite: boolean;
 }
 
@@ -115,15 +117,22 @@ export async function trainStep(
       parts = [tf.keep(terms.locLoss), tf.keep(terms.clsLoss)];
       return terms.loss;
     }, trainable));
-    const [loss, locLoss, clsLoss] = await Promise.all(
+    const gradList = Object.values(grads);
+    // ‖∇‖² over all parameters: one more scalar read, and a NaN in any gradient shows in it
+    const sqNorm = tf.tidy(() =>
+      gradList.length === 0 ? tf.scalar(0) : tf.addN(gradList.map((g) => tf.sum(tf.square(g))))
+    );
+    parts.push(sqNorm as tf.Scalar);
+    const [loss, locLoss, clsLoss, gradSq] = await Promise.all(
       [value, ...parts].map(async (t) => (await t.data())[0]),
     );
-    const finite = Number.isFinite(loss);
+    const gradNorm = Math.sqrt(gradSq);
+    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
     if (finite) {
       const named = new Map(Object.entries(grads).map(([k, g]) => [names.get(k) ?? k, g]));
       ctx.optimizer.step(named, ctx.lr);
     }
-    return { loss, locLoss, clsLoss, numPositives: targets.numPositives, finite };
+    return { loss, locLoss, clsLoss, gradNorm, numPositives: targets.numPositives, finite };
   } finally {
     tf.dispose([x, targets.locTargets, targets.clsTargets, ...parts, ...Object.values(grads)]);
     value?.dispose();

@@ -1,0 +1,276 @@
+/**
+ * `ssd train`: resolves the datasets, the model and where it starts, makes the run folder,
+ * then hands over to `lib/train/loop.ts` and shows its progress. Loaded lazily.
+ */
+import { FileError, UsageError } from "../lib/errors.ts";
+import { loadDataset } from "../lib/data/dataset.ts";
+import type { Dataset } from "../lib/data/types.ts";
+import { makeRng, mixSeed, shuffled } from "../lib/data/rng.ts";
+import { initBackend } from "../lib/engine/tfjs.ts";
+import { buildModel, type SsdModel } from "../lib/model/ssd.ts";
+import { loadModel, resolveConfig } from "../lib/model/load.ts";
+import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { makeRunDir } from "../lib/io/run_dir.ts";
+import { readCheckpoint } from "../lib/train/checkpoint.ts";
+import { backbonePrefixes, loadInitWeights } from "../lib/train/init.ts";
+import { runLength, train, type TrainConfig } from "../lib/train/loop.ts";
+import { formatDuration, TrainProgress } from "./train_progress.ts";
+
+/** The flags of `ssd train` (what `args.json` of a run records). */
+export interface TrainFlags {
+  model?: string;
+  init?: string;
+  arch?: string;
+  data?: string;
+  set?: string;
+  val?: string;
+  valSet?: string;
+  valSplit?: number;
+  epochs: number;
+  iterations?: number;
+  batch: number;
+  lr: number;
+  schedule: "cosine" | "multistep" | "constant";
+  warmup?: number;
+  momentum: number;
+  weightDecay: number;
+  freeze?: boolean;
+  augment: boolean;
+  valEvery: number;
+  backend: "auto" | "wasm" | "webgpu" | "cpu";
+  seed: number;
+  workers: number;
+  project: string;
+  name: string;
+  resume?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Flags that may change when a run is resumed (they do not change its numbers). */
+const RESUMABLE = new Set(["epochs", "iterations", "backend", "workers", "json", "quiet", "resume"]);
+
+async function exists(path: string): Promise<boolean> {
+  return (await Deno.stat(path).catch(() => null)) !== null;
+}
+
+/** A VOC root's lists, or a YOLO folder's subsets, among `names`; the first found. */
+async function firstSet(root: string, names: string[]): Promise<string | undefined> {
+  for (const n of names) {
+    if (await exists(`${root}/ImageSets/Main/${n}.txt`)) return n;
+    if (await exists(`${root}/images/${n}`)) return n;
+  }
+  return undefined;
+}
+
+/** The training and validation sets the flags name. */
+async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; note: string }> {
+  const set = f.set ?? await firstSet(f.data!, ["trainval", "train"]);
+  const data = await loadDataset(f.data!, { set });
+  if (data.samples.length === 0) throw new FileError(f.data!, "the training set has no images");
+  const withSet = (p: string, s?: string) => (s ? `${p} (${s})` : p);
+  if (f.val !== undefined) {
+    const valSet = f.valSet ?? await firstSet(f.val, ["val", "test"]);
+    const val = await loadDataset(f.val, { set: valSet, classes: data.classes });
+    return { data, val, note: `validation ${withSet(f.val, valSet)}` };
+  }
+  if (f.valSplit !== undefined) {
+    const order = shuffled(makeRng(mixSeed(f.seed, 0x5b17)), data.samples);
+    const k = Math.max(1, Math.round(f.valSplit * order.length));
+    if (k >= order.length) throw new UsageError(`--val-split ${f.valSplit} leaves no training images`);
+    const pick = (s: typeof order) => ({ ...data, samples: s });
+    return {
+      data: pick(order.slice(k)),
+      val: pick(order.slice(0, k)),
+      note: `validation: ${k} of ${order.length} images held out (--val-split ${f.valSplit})`,
+    };
+  }
+  if (set !== undefined && set !== "trainval") {
+    const valSet = await firstSet(f.data!, ["val", "test"]);
+    if (valSet !== undefined) {
+      const val = await loadDataset(f.data!, { set: valSet, classes: data.classes });
+      return { data, val, note: `validation ${withSet(f.data!, valSet)}` };
+    }
+  }
+  return { data, note: "no validation set (give --val or --val-split)" };
+}
+
+/** Builds the model to train: a fresh config for the dataset's classes, or the start weights. */
+async function startModel(f: TrainFlags, data: Dataset): Promise<{ model: SsdModel; note: string }> {
+  const cfg = await resolveConfig(f.model!, { arch: f.arch });
+  const model = buildModel({ ...cfg, classes: [...data.classes] }, { seed: f.seed });
+  const isFile = /\.(safetensors|pth|pt)$/i.test(f.model!);
+  const init = f.init ?? (isFile ? f.model : undefined);
+  if (init === undefined) return { model, note: `${cfg.name}: fresh weights (seed ${f.seed})` };
+  try {
+    const source = await loadModel(init, { arch: f.arch });
+    if (source.config.arch !== cfg.arch) {
+      source.dispose();
+      throw new UsageError(
+        `--init ${init} is a ${source.config.arch} network, --model ${f.model} a ${cfg.arch}`,
+      );
+    }
+    const r = loadInitWeights(model, source.stateDict());
+    source.dispose();
+    const heads = r.reinitialized.length > 0
+      ? `; ${r.reinitialized.length} classification-head tensors re-initialised for ${data.classes.length} classes`
+      : "";
+    return { model, note: `${cfg.name}: starting from ${init} (${r.loaded} tensors${heads})` };
+  } catch (err) {
+    model.dispose();
+    if (err instanceof RangeError) throw new FileError(init, err.message);
+    throw err;
+  }
+}
+
+/** Runs `ssd train` with parsed flags; `given(name)` tells a flag typed on the command line. */
+export async function runTrain(flags: TrainFlags, given: (name: string) => boolean): Promise<void> {
+  let f = flags;
+  let runDir: string;
+  let resume;
+  if (flags.resume !== undefined) {
+    runDir = flags.resume.replace(/\/+$/, "");
+    const typed = Object.keys(flags).filter((k) => given(k) && !RESUMABLE.has(k));
+    if (typed.length > 0) {
+      throw new UsageError(
+        `--resume continues a run with its own settings; only --epochs, --iterations, --backend, ` +
+          `--workers, --json and --quiet may be given (got --${typed.join(", --")})`,
+      );
+    }
+    let saved: TrainFlags;
+    try {
+      saved = JSON.parse(await Deno.readTextFile(`${runDir}/args.json`));
+    } catch (err) {
+      throw new FileError(
+        `${runDir}/args.json`,
+        err instanceof Deno.errors.NotFound ? "not a training run (no args.json)" : "not valid JSON",
+      );
+    }
+    f = { ...saved, resume: flags.resume, backend: flags.backend, json: flags.json, quiet: flags.quiet };
+    if (given("workers")) f.workers = flags.workers;
+    if (given("epochs")) [f.epochs, f.iterations] = [flags.epochs, undefined];
+    if (given("iterations")) f.iterations = flags.iterations;
+    resume = await readCheckpoint(`${runDir}/last.safetensors`);
+  } else {
+    if (f.model === undefined) throw new UsageError("--model is required (or --resume)");
+    if (f.data === undefined) throw new UsageError("--data is required (or --resume)");
+    if (f.val !== undefined && f.valSplit !== undefined) {
+      throw new UsageError("--val and --val-split do not go together");
+    }
+    runDir = "";
+  }
+  const progress = new TrainProgress({ quiet: f.quiet ?? false, json: f.json ?? false });
+  const { data, val, note } = await datasets(f);
+  const info = await initBackend(f.backend, { gradients: true });
+  let model: SsdModel;
+  if (resume) {
+    model = buildModel(resume.config);
+    try {
+      model.loadStateDict(resume.stateDict);
+    } catch (err) {
+      model.dispose();
+      throw new FileError(`${runDir}/last.safetensors`, (err as Error).message);
+    }
+    progress.note(`resuming ${runDir} at step ${resume.state.step} (epoch ${resume.state.epoch + 1})`);
+  } else {
+    const started = await startModel(f, data);
+    model = started.model;
+    progress.note(started.note);
+  }
+  try {
+    const { batchesPerEpoch } = runLength(data.samples.length, { ...f, batchSize: f.batch });
+    const config: TrainConfig = {
+      epochs: f.epochs,
+      iterations: f.iterations,
+      batchSize: f.batch,
+      lr: f.lr,
+      schedule: f.schedule,
+      warmupSteps: f.warmup ?? Math.min(1000, batchesPerEpoch),
+      momentum: f.momentum,
+      weightDecay: f.weightDecay,
+      seed: f.seed,
+      workers: f.workers,
+      augment: f.augment,
+      valEvery: f.valEvery,
+      frozen: f.freeze ? backbonePrefixes(model.config) : [],
+    };
+    if (!resume) {
+      runDir = await makeRunDir(`${f.project}/train`, f.name);
+      await writeFileAtomic(`${runDir}/args.json`, JSON.stringify({ ...f, resume: undefined }, null, 2) + "\n");
+      if (f.valSplit !== undefined && val) {
+        await writeFileAtomic(`${runDir}/val_ids.txt`, val.samples.map((s) => s.id).join("\n") + "\n");
+      }
+    }
+    const threads = info.threads ? ` ×${info.threads}` : "";
+    progress.note(
+      `training ${model.config.name} (${model.config.classes.length} classes: ` +
+        `${model.config.classes.slice(0, 6).join(", ")}${model.config.classes.length > 6 ? ", …" : ""}) ` +
+        `on ${data.samples.length} images; ${note}; ${info.name}${threads}; run ${runDir}`,
+    );
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onInterrupt = () => {
+      if (++interrupts > 1) Deno.exit(130);
+      progress.note("stopping after this step (Ctrl-C again to quit now)…");
+      controller.abort();
+    };
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    const started = performance.now();
+    let result;
+    try {
+      result = await train({
+        model,
+        data,
+        val,
+        runDir,
+        config,
+        resume,
+        signal: controller.signal,
+        callbacks: {
+          onStep: (s) => progress.step(s),
+          onEpoch: (row) => progress.epoch(row),
+          onValidationStart: (e, n) => progress.validationStart(e, n),
+        },
+      });
+    } finally {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
+      progress.stop();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const bestRow = result.state.history.reduce<typeof result.state.history[0] | undefined>(
+      (b, r) => (r.mapVoc !== undefined && (b === undefined || r.mapVoc > (b.mapVoc ?? -1)) ? r : b),
+      undefined,
+    );
+    if (f.json) {
+      console.log(JSON.stringify({
+        type: "summary",
+        run: runDir,
+        steps: result.state.step,
+        seconds: Number(seconds.toFixed(1)),
+        stopped: result.stopped,
+        last: result.last,
+        best: result.best ?? null,
+        bestEpoch: bestRow?.epoch ?? null,
+        bestMapVoc07: bestRow?.mapVoc07 ?? null,
+        bestMapVoc: bestRow?.mapVoc ?? null,
+      }));
+    } else {
+      const lines = [
+        `${result.stopped ? "stopped" : "trained"} ${model.config.name}: ${result.state.step} steps ` +
+        `in ${formatDuration(seconds)} (run ${runDir})`,
+      ];
+      if (bestRow) {
+        lines.push(
+          `best: epoch ${bestRow.epoch}, VOC07 mAP ${bestRow.mapVoc07?.toFixed(4)}, AP50 ` +
+            `${bestRow.mapVoc?.toFixed(4)} → ${result.best}`,
+        );
+      }
+      lines.push(`last: ${result.last}`);
+      if (result.stopped) lines.push(`resume with: ssd train --resume ${runDir}`);
+      console.log(lines.join("\n"));
+    }
+    if (result.stopped) Deno.exitCode = 130;
+  } finally {
+    model.dispose();
+  }
+}

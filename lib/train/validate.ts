@@ -1,0 +1,79 @@
+/**
+ * Validation during training: the model being trained, in inference mode, run over the
+ * validation set with `ssd eval --model`'s code at evaluation settings (score threshold 0.01,
+ * 200 detections per image, as Caffe SSD and torchvision evaluate), so the mAP it reports is
+ * the one `ssd eval` gives for the saved checkpoint. A few images are drawn with their
+ * detections at the model's own display threshold.
+ *
+ * @module
+ */
+import type { SsdModel } from "../model/ssd.ts";
+import type { Dataset } from "../data/types.ts";
+import { loadDetector } from "../detector.ts";
+import { evaluateDetector } from "../eval/detect_dataset.ts";
+import { readImage, writeImage } from "../data/image.ts";
+import { drawDetections } from "../data/draw.ts";
+import { makeOutputDir } from "../io/atomic.ts";
+
+/** Validation figures of one epoch. */
+export interface ValidationResult {
+  metrics: { mapVoc07: number; mapVoc: number; apCoco?: number };
+  /** The figure `best.safetensors` follows: VOC all-point mAP@0.5 (AP50). */
+  score: number;
+}
+
+/** Options of {@link validate}. */
+export interface ValidateOptions {
+  /** Folder for drawn validation images (made if needed); none drawn when absent. */
+  drawDir?: string;
+  /** How many images to draw. Default 8. */
+  drawCount?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Evaluates `model` on `dataset` (the model stays the caller's). */
+export async function validate(
+  model: SsdModel,
+  dataset: Dataset,
+  opts: ValidateOptions = {},
+): Promise<ValidationResult> {
+  const detector = await loadDetector(model, { owned: false });
+  try {
+    const metrics = dataset.format === "coco"
+      ? ["voc07", "voc", "coco"] as const
+      : ["voc07", "voc"] as const;
+    const { report, detections } = await evaluateDetector(detector, dataset, {
+      metrics: [...metrics],
+      onProgress: opts.onProgress,
+    });
+    if (opts.drawDir !== undefined) {
+      await makeOutputDir(opts.drawDir);
+      const threshold = model.config.postprocess.scoreThreshold;
+      for (const sample of dataset.samples.slice(0, opts.drawCount ?? 8)) {
+        const image = await readImage(sample.imagePath).catch(() => null);
+        if (image === null) continue;
+        const boxes = (detections.get(sample.id) ?? [])
+          .filter((d) => d.score > threshold)
+          .map((d) => ({
+            bboxPx: d.bboxPx,
+            label: d.className,
+            score: d.score,
+            classIndex: model.config.classes.indexOf(d.className),
+          }));
+        const safeId = sample.id.replace(/[^\w.-]/g, "_");
+        await writeImage(`${opts.drawDir}/${safeId}.png`, await drawDetections(image, boxes));
+      }
+    }
+    const mapVoc = report.voc?.mAP ?? NaN;
+    return {
+      metrics: {
+        mapVoc07: report.voc07?.mAP ?? NaN,
+        mapVoc,
+        ...(report.coco ? { apCoco: report.coco.stats[0] } : {}),
+      },
+      score: Number.isNaN(mapVoc) ? 0 : mapVoc,
+    };
+  } finally {
+    detector.dispose();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Turns a training checkpoint into a shipped model: `weights/<name>.safetensors` with the model
+ * tensors only (no optimizer buffers, no training state), the config renamed to `<name>` so
+ * `ssd detect --model <name>` shows it, and the provenance given on the command line.
+ *
+ *   deno run -A scripts/ship_weights.ts runs/train/exp/best.safetensors raccoon \
+ *     --source "ssd train … (see weights/README.md)"
+ */
+import { readCheckpoint } from "../lib/train/checkpoint.ts";
+import { writeSafetensors } from "../lib/io/safetensors.ts";
+import { generatePriors, priorsHash } from "../lib/priors.ts";
+import { flag } from "./args.ts";
+
+const [checkpoint, name] = Deno.args;
+if (!checkpoint || !name || name.startsWith("--")) {
+  console.error("usage: ship_weights.ts CHECKPOINT NAME [--source TEXT]");
+  Deno.exit(2);
+}
+const ckpt = await readCheckpoint(checkpoint);
+const config = { ...ckpt.config, name };
+const last = ckpt.state.history.at(-1);
+const out = new URL(`../weights/${name}.safetensors`, import.meta.url).pathname;
+await writeSafetensors(out, ckpt.stateDict, {
+  format: "pt",
+  model: name,
+  arch: config.arch,
+  config: JSON.stringify(config),
+  classes: JSON.stringify(["background", ...config.classes]),
+  prior_hash: priorsHash(generatePriors(config)),
+  layout: "pytorch state dict names, conv weights OIHW, float32",
+  trained_steps: String(ckpt.state.step),
+  trained_epochs: String(last?.epoch ?? 0),
+  source: flag("--source", `trained with ssd train (${checkpoint})`),
+  license: "MIT (trained by this project)",
+});
+console.log(`${out}: ${ckpt.stateDict.size} tensors, step ${ckpt.state.step}`);
