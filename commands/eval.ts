@@ -51,7 +51,7 @@ export function evalCommand() {
     .option("--arch <name>", "the config a .pth or .safetensors model follows (default: inferred)")
     .option(
       "--score <t>",
-      "with --model: keep detections above this (default: the model's)",
+      "with --model: keep detections above this (default 0.01; at most 200 per image, as SSD is evaluated)",
       parseUnit,
     )
     .addOption(backendOption())

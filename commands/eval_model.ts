@@ -1,14 +1,15 @@
 /**
  * `ssd eval --model M --data D`: detect over every image of a VOC, COCO or YOLO dataset, then
- * evaluate with the same code as `ssd eval --gt … --results …`. Loaded lazily.
+ * evaluate with the same code as `ssd eval --gt … --results …` (`evaluateDetector`, shared with
+ * training validation: score > 0.01 unless `--score`, at most 200 detections per image).
+ * Loaded lazily.
  */
 import { FileError, UsageError } from "../lib/errors.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { readVocImageSet } from "../lib/data/voc.ts";
-import { readImage } from "../lib/data/image.ts";
 import { loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
-import { type DatasetDetection, evaluateDataset } from "../lib/eval/dataset_eval.ts";
+import { evaluateDetector } from "../lib/eval/detect_dataset.ts";
 import type { EvalMetric, EvalReport } from "../lib/eval/evaluate.ts";
 
 /** Flags of the detect-then-evaluate path. */
@@ -18,6 +19,7 @@ export interface ModelEvalOptions {
   arch?: string;
   backend: "auto" | "wasm" | "webgpu" | "cpu";
   set?: string;
+  /** Keep detections scoring above this (default 0.01; at most 200 per image either way). */
   score?: number;
   metrics?: EvalMetric[];
   quiet: boolean;
@@ -46,33 +48,27 @@ export async function runModelEval(
         `shares no class name with ${opts.data} (${dataset.classes.slice(0, 5).join(", ")}…)`,
     );
   }
-  const detections = new Map<string, DatasetDetection[]>();
-  let failed = 0;
   const started = performance.now();
+  const total = dataset.samples.length;
   try {
-    for (const [i, sample] of dataset.samples.entries()) {
-      try {
-        const image = await readImage(sample.imagePath);
-        const found = await detector.detect(image, { scoreThreshold: opts.score });
-        detections.set(
-          sample.id,
-          found.map((d) => ({ bboxPx: d.bbox, score: d.score, className: d.class })),
-        );
-      } catch (err) {
-        failed++;
+    const { report, failed } = await evaluateDetector(detector, dataset, {
+      scoreThreshold: opts.score,
+      metrics: opts.metrics,
+      onError: (sample, err) => {
         const msg = err instanceof FileError
           ? `${err.file}: ${err.reason}`
           : `${sample.imagePath}: ${(err as Error).message}`;
         console.error(`error: ${msg}`);
-      }
-      if (!opts.quiet && ((i + 1) % 50 === 0 || i + 1 === dataset.samples.length)) {
-        const s = (performance.now() - started) / 1000;
-        console.error(`detected ${i + 1}/${dataset.samples.length} images (${s.toFixed(1)} s)`);
-      }
-    }
+      },
+      onProgress: (done) => {
+        if (!opts.quiet && (done % 50 === 0 || done === total)) {
+          const s = (performance.now() - started) / 1000;
+          console.error(`detected ${done}/${total} images (${s.toFixed(1)} s)`);
+        }
+      },
+    });
+    return { report, failed };
   } finally {
     detector.dispose();
   }
-  const metrics = opts.metrics ?? (dataset.format === "coco" ? ["coco"] : ["voc07", "voc"]);
-  return { report: await evaluateDataset(dataset, detections, metrics), failed };
 }

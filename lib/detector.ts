@@ -73,7 +73,7 @@ export interface Detector {
   readonly lastTimings: DetectTimings;
   /** Detections in one RGB image, by score descending. */
   detect(image: RgbImage, opts?: DetectOptions): Promise<Detection[]>;
-  /** Frees the model's weights and the priors. */
+  /** Frees the priors, and the model's weights when the detector owns the model. */
   dispose(): void;
 }
 
@@ -114,15 +114,31 @@ function checkOptions(opts: DetectOptions, cfg: ModelConfig): void {
   }
 }
 
+/** Options of {@link loadDetector}. */
+export interface LoadDetectorOptions {
+  /** The config a `.pth` or `.safetensors` file follows (default: inferred). */
+  arch?: string;
+  /**
+   * Whether `dispose()` frees a model passed in (default `true`: the detector owns it from then
+   * on). `false` lends the model, as training validation does with the model it still trains:
+   * `dispose()` then frees only the priors. A model loaded from a name or file is always owned.
+   */
+  owned?: boolean;
+}
+
 /**
  * Wraps a model (or loads one: a shipped name, a `.safetensors` or a `.pth`) as a detector.
- * A model passed in is owned by the detector from then on: `dispose()` frees it.
+ * A model passed in is owned by the detector from then on (`dispose()` frees it) unless
+ * `owned: false`. Detection always runs the model in inference mode (`training: false`:
+ * BatchNorm uses its running statistics and leaves them alone), and reads the model's current
+ * weights on every call, so a lent model being trained is detected with as it is now.
  */
 export async function loadDetector(
   model: string | SsdModel,
-  opts: { arch?: string } = {},
+  opts: LoadDetectorOptions = {},
 ): Promise<Detector> {
-  const ssd = typeof model === "string" ? await loadModel(model, opts) : model;
+  const ssd = typeof model === "string" ? await loadModel(model, { arch: opts.arch }) : model;
+  const ownsModel = typeof model === "string" || (opts.owned ?? true);
   const cfg = ssd.config;
   const priors = priorsTensor(cfg); // [P, 4] cxcywh
   const timings: DetectTimings = { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
@@ -134,7 +150,7 @@ export async function loadDetector(
     const t1 = performance.now();
     let out;
     try {
-      out = ssd.predict(input); // [1, P, 4], [1, P, C]
+      out = ssd.predict(input, { training: false }); // [1, P, 4], [1, P, C]
     } finally {
       input.dispose();
     }
@@ -199,7 +215,7 @@ export async function loadDetector(
     detect,
     dispose() {
       priors.dispose();
-      ssd.dispose();
+      if (ownsModel) ssd.dispose();
     },
   };
 }

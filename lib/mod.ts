@@ -34,6 +34,7 @@ export * from "./io/mod.ts";
 export * from "./engine/mod.ts";
 export * from "./eval/mod.ts";
 export { evaluateDataset } from "./eval/dataset_eval.ts";
+export * from "./eval/detect_dataset.ts";
 export type * from "./data/types.ts";
 export * from "./data/image.ts";
 export { loadDataset, readDataset } from "./data/dataset.ts";

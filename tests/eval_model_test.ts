@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { ssd } from "./cli.ts";
 import { join } from "node:path";
+import { getConfig } from "../lib/config.ts";
+import { loadDetector } from "../lib/detector.ts";
+import { readImage } from "../lib/data/image.ts";
+import { writeSafetensors } from "../lib/io/safetensors.ts";
+import { buildModel } from "../lib/model/ssd.ts";
+import { useBackend } from "./model_helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const refs = join(root, "fixtures/ultraface");
@@ -53,7 +59,7 @@ Deno.test("ssd eval --model --data on a VOC dataset whose ground truth is the re
   );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  // Every face found once, nothing else above 0.7: AP 1 under every metric at IoU 0.5.
+  // Every face found, before any false positive: AP 1 under every metric at IoU 0.5.
   assert.ok(Math.abs(out.voc07.mAP - 1) < 1e-9, r.stdout);
   assert.ok(Math.abs(out.voc.mAP - 1) < 1e-9, r.stdout);
   assert.ok(Math.abs(out.coco.AP50 - 1) < 1e-9, r.stdout);
@@ -104,4 +110,60 @@ Deno.test("ssd eval --model --data: flags that do not go together exit 2", async
   assert.match(alone.stderr, /--model and --data go together/);
   const mixed = await ssd("eval", "--model", "face-slim-320", "--data", ".", "--gt", "x.json");
   assert.equal(mixed.code, 2);
+});
+
+Deno.test("ssd eval --model --data without --score evaluates at score > 0.01, 200 per image", async () => {
+  await useBackend("wasm");
+  const dir = await Deno.makeTempDir();
+  try {
+    // An untrained tiny model scores every class near 1/4 everywhere: hundreds of boxes
+    // survive NMS above 0.01, none of those ranked past ~60 above its own threshold (0.3).
+    const weights = join(dir, "tiny.safetensors");
+    const model = buildModel(getConfig("tiny"), { seed: 1 });
+    await writeSafetensors(weights, model.stateDict(), { model: "tiny" });
+    const detector = await loadDetector(model);
+    const image = await readImage(join(root, "samples/pair.jpg"));
+    const all = await detector.detect(image, { scoreThreshold: 0.01, maxDetections: 10_000 });
+    detector.dispose();
+    // The ground truth: one box the model ranks 150th (kept at 0.01 / 200; dropped at its own
+    // 0.3 / 100) and one it ranks past 200 (dropped at 0.01 / 200), of different classes.
+    const inside = all[150];
+    const outside = all.slice(220).find((d) => d.label !== inside.label)!;
+    assert.ok(all.length > 220 && inside.score < 0.3 && outside !== undefined, `${all.length}`);
+    const classes = getConfig("tiny").classes;
+    await Deno.mkdir(join(dir, "images"));
+    await Deno.copyFile(join(root, "samples/pair.jpg"), join(dir, "images/pair.jpg"));
+    const gt = {
+      images: [{ id: 1, file_name: "pair.jpg", width: image.width, height: image.height }],
+      categories: classes.map((name, k) => ({ id: k + 1, name })),
+      annotations: [inside, outside].map((d, k) => ({
+        id: k + 1,
+        image_id: 1,
+        category_id: d.label,
+        bbox: [d.bbox[0], d.bbox[1], d.bbox[2] - d.bbox[0], d.bbox[3] - d.bbox[1]],
+        area: (d.bbox[2] - d.bbox[0]) * (d.bbox[3] - d.bbox[1]),
+        iscrowd: 0,
+      })),
+    };
+    await Deno.writeTextFile(join(dir, "instances.json"), JSON.stringify(gt));
+    const r = await ssd(
+      "eval",
+      "--model",
+      weights,
+      "--data",
+      join(dir, "instances.json"),
+      "--metric",
+      "voc",
+      "--backend",
+      "wasm",
+      "--json",
+      "-q",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const ap = JSON.parse(r.stdout).voc.perClass;
+    assert.ok(ap[inside.class] > 0, `${inside.class} (ranked 150th) missed: ${r.stdout}`);
+    assert.equal(ap[outside.class], 0, `${outside.class} (ranked past 200) found: ${r.stdout}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -73,8 +73,11 @@ function fillRect(
   }
 }
 
-/** Blends rendered text (RGBA, alpha = coverage) onto the image at (left, top). */
-function blendText(img: RgbImage, text: Image, left: number, top: number): void {
+/**
+ * Blends rendered text (RGBA from `renderText`, alpha = coverage) onto an RGB image in place,
+ * its top-left corner at (left, top) pixels; what falls outside the image is dropped.
+ */
+export function blendText(img: RgbImage, text: Image, left: number, top: number): void {
   const bitmap = text.bitmap;
   for (let ty = 0; ty < text.height; ty++) {
     const y = top + ty;

@@ -12,7 +12,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import type { SsdModel } from "../model/ssd.ts";
 import type { Dataset } from "../data/types.ts";
 import { createLoader } from "../data/loader.ts";
@@ -235,7 +234,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         }
         const lr = learningRate(state.step, schedule);
         const r = await trainStep(model, batch, { priors, optimizer, lr });
-        if (!r.finite) throw new DivergedError(state.step + 1, batch.ids, wroteLast ? last : undefined);
+        if (!r.finite) {
+          throw new DivergedError(state.step + 1, batch.ids, wroteLast ? last : undefined);
+        }
         state.step++;
         state.batch++;
         sums.loss += r.loss;
@@ -295,7 +296,10 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           cb.onCheckpoint?.(best);
         }
         await writeFileAtomic(`${runDir}/metrics.csv`, metricsCsv(state.history));
-        await drawCurves(state.history, `${runDir}/curves.png`);
+        await drawCurves(
+          state.history.map((r) => ({ ...r, mAP: r.mapVoc })),
+          `${runDir}/curves.png`,
+        );
         cb.onEpoch?.(row);
       }
       if (run.signal?.aborted && state.step < totalSteps) {

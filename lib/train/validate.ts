@@ -3,7 +3,7 @@
  * validation set with `ssd eval --model`'s code at evaluation settings (score threshold 0.01,
  * 200 detections per image, as Caffe SSD and torchvision evaluate), so the mAP it reports is
  * the one `ssd eval` gives for the saved checkpoint. A few images are drawn with their
- * detections at the model's own display threshold.
+ * detections scoring above 0.3.
  *
  * @module
  */
@@ -11,8 +11,7 @@ import type { SsdModel } from "../model/ssd.ts";
 import type { Dataset } from "../data/types.ts";
 import { loadDetector } from "../detector.ts";
 import { evaluateDetector } from "../eval/detect_dataset.ts";
-import { readImage, writeImage } from "../data/image.ts";
-import { drawDetections } from "../data/draw.ts";
+import { drawDetectionsOnSample } from "./pictures.ts";
 import { makeOutputDir } from "../io/atomic.ts";
 
 /** Validation figures of one epoch. */
@@ -48,20 +47,12 @@ export async function validate(
     });
     if (opts.drawDir !== undefined) {
       await makeOutputDir(opts.drawDir);
-      const threshold = model.config.postprocess.scoreThreshold;
       for (const sample of dataset.samples.slice(0, opts.drawCount ?? 8)) {
-        const image = await readImage(sample.imagePath).catch(() => null);
-        if (image === null) continue;
-        const boxes = (detections.get(sample.id) ?? [])
-          .filter((d) => d.score > threshold)
-          .map((d) => ({
-            bboxPx: d.bboxPx,
-            label: d.className,
-            score: d.score,
-            classIndex: model.config.classes.indexOf(d.className),
-          }));
         const safeId = sample.id.replace(/[^\w.-]/g, "_");
-        await writeImage(`${opts.drawDir}/${safeId}.png`, await drawDetections(image, boxes));
+        await drawDetectionsOnSample(sample.imagePath, detections.get(sample.id) ?? [], {
+          path: `${opts.drawDir}/${safeId}.png`,
+          classes: model.config.classes,
+        }).catch(() => {}); // an unreadable image was already counted by the evaluation
       }
     }
     const mapVoc = report.voc?.mAP ?? NaN;
