@@ -43,7 +43,11 @@ export function trainCommand() {
     .option("--set <name>", "image set of --data (default: trainval or train when present)")
     .option("--val <path>", "validation set (default: the val/test list of --data when present)")
     .option("--val-set <name>", "image set of --val")
-    .option("--val-split <fraction>", "hold out this fraction of --data for validation", parseFraction)
+    .option(
+      "--val-split <fraction>",
+      "hold out this fraction of --data for validation",
+      parseFraction,
+    )
     .option("--epochs <n>", "epochs over the training set", parsePositiveInt, 100)
     .option("--iterations <n>", "total optimizer steps (instead of --epochs)", parsePositiveInt)
     .option("-b, --batch <n>", "images per step", parsePositiveInt, 16)
@@ -52,12 +56,21 @@ export function trainCommand() {
       new Option("--schedule <kind>", "learning-rate schedule after the warmup")
         .choices(["cosine", "multistep", "constant"] as const).default("cosine" as const),
     )
-    .option("--warmup <steps>", "linear warmup steps (default: one epoch, at most 1000)", parseInteger)
+    .option(
+      "--warmup <steps>",
+      "linear warmup steps (default: one epoch, at most 1000)",
+      parseInteger,
+    )
     .option("--momentum <m>", "SGD momentum", parseNonNegative, 0.9)
     .option("--weight-decay <w>", "L2 weight decay on every parameter", parseNonNegative, 5e-4)
     .option("--freeze", "keep the backbone's weights fixed (train extras and heads)")
     .option("--no-augment", "no augmentation (the paper's crop, expand, flip, colour)")
-    .option("--val-every <epochs>", "validate every this many epochs (and after the last)", parseInteger, 1)
+    .option(
+      "--val-every <epochs>",
+      "validate every this many epochs (and after the last)",
+      parseInteger,
+      1,
+    )
     .addOption(backendOption())
     .option("--seed <n>", "seed of the weights, order and augmentation", parseInteger, 0)
     .option("--workers <n>", "image-loading workers (0: main thread)", parseInteger, 2)

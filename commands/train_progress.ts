@@ -13,7 +13,9 @@ import type { MetricRow } from "../lib/train/checkpoint.ts";
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return "?";
   const t = Math.round(s);
-  if (t >= 3600) return `${Math.floor(t / 3600)}h${String(Math.floor(t / 60) % 60).padStart(2, "0")}m`;
+  if (t >= 3600) {
+    return `${Math.floor(t / 3600)}h${String(Math.floor(t / 60) % 60).padStart(2, "0")}m`;
+  }
   if (t >= 60) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
   return `${t}s`;
 }

@@ -48,7 +48,15 @@ export interface TrainFlags {
 }
 
 /** Flags that may change when a run is resumed (they do not change its numbers). */
-const RESUMABLE = new Set(["epochs", "iterations", "backend", "workers", "json", "quiet", "resume"]);
+const RESUMABLE = new Set([
+  "epochs",
+  "iterations",
+  "backend",
+  "workers",
+  "json",
+  "quiet",
+  "resume",
+]);
 
 async function exists(path: string): Promise<boolean> {
   return (await Deno.stat(path).catch(() => null)) !== null;
@@ -77,7 +85,9 @@ async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; 
   if (f.valSplit !== undefined) {
     const order = shuffled(makeRng(mixSeed(f.seed, 0x5b17)), data.samples);
     const k = Math.max(1, Math.round(f.valSplit * order.length));
-    if (k >= order.length) throw new UsageError(`--val-split ${f.valSplit} leaves no training images`);
+    if (k >= order.length) {
+      throw new UsageError(`--val-split ${f.valSplit} leaves no training images`);
+    }
     const pick = (s: typeof order) => ({ ...data, samples: s });
     return {
       data: pick(order.slice(k)),
@@ -96,7 +106,10 @@ async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; 
 }
 
 /** Builds the model to train: a fresh config for the dataset's classes, or the start weights. */
-async function startModel(f: TrainFlags, data: Dataset): Promise<{ model: SsdModel; note: string }> {
+async function startModel(
+  f: TrainFlags,
+  data: Dataset,
+): Promise<{ model: SsdModel; note: string }> {
   const cfg = await resolveConfig(f.model!, { arch: f.arch });
   const model = buildModel({ ...cfg, classes: [...data.classes] }, { seed: f.seed });
   const isFile = /\.(safetensors|pth|pt)$/i.test(f.model!);
@@ -143,10 +156,18 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     } catch (err) {
       throw new FileError(
         `${runDir}/args.json`,
-        err instanceof Deno.errors.NotFound ? "not a training run (no args.json)" : "not valid JSON",
+        err instanceof Deno.errors.NotFound
+          ? "not a training run (no args.json)"
+          : "not valid JSON",
       );
     }
-    f = { ...saved, resume: flags.resume, backend: flags.backend, json: flags.json, quiet: flags.quiet };
+    f = {
+      ...saved,
+      resume: flags.resume,
+      backend: flags.backend,
+      json: flags.json,
+      quiet: flags.quiet,
+    };
     if (given("workers")) f.workers = flags.workers;
     if (given("epochs")) [f.epochs, f.iterations] = [flags.epochs, undefined];
     if (given("iterations")) f.iterations = flags.iterations;
@@ -171,7 +192,9 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
       model.dispose();
       throw new FileError(`${runDir}/last.safetensors`, (err as Error).message);
     }
-    progress.note(`resuming ${runDir} at step ${resume.state.step} (epoch ${resume.state.epoch + 1})`);
+    progress.note(
+      `resuming ${runDir} at step ${resume.state.step} (epoch ${resume.state.epoch + 1})`,
+    );
   } else {
     const started = await startModel(f, data);
     model = started.model;
@@ -196,15 +219,23 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     };
     if (!resume) {
       runDir = await makeRunDir(`${f.project}/train`, f.name);
-      await writeFileAtomic(`${runDir}/args.json`, JSON.stringify({ ...f, resume: undefined }, null, 2) + "\n");
+      await writeFileAtomic(
+        `${runDir}/args.json`,
+        JSON.stringify({ ...f, resume: undefined }, null, 2) + "\n",
+      );
       if (f.valSplit !== undefined && val) {
-        await writeFileAtomic(`${runDir}/val_ids.txt`, val.samples.map((s) => s.id).join("\n") + "\n");
+        await writeFileAtomic(
+          `${runDir}/val_ids.txt`,
+          val.samples.map((s) => s.id).join("\n") + "\n",
+        );
       }
     }
     const threads = info.threads ? ` ×${info.threads}` : "";
     progress.note(
       `training ${model.config.name} (${model.config.classes.length} classes: ` +
-        `${model.config.classes.slice(0, 6).join(", ")}${model.config.classes.length > 6 ? ", …" : ""}) ` +
+        `${model.config.classes.slice(0, 6).join(", ")}${
+          model.config.classes.length > 6 ? ", …" : ""
+        }) ` +
         `on ${data.samples.length} images; ${note}; ${info.name}${threads}; run ${runDir}`,
     );
     const controller = new AbortController();
@@ -238,7 +269,10 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     }
     const seconds = (performance.now() - started) / 1000;
     const bestRow = result.state.history.reduce<typeof result.state.history[0] | undefined>(
-      (b, r) => (r.mapVoc !== undefined && (b === undefined || r.mapVoc > (b.mapVoc ?? -1)) ? r : b),
+      (
+        b,
+        r,
+      ) => (r.mapVoc !== undefined && (b === undefined || r.mapVoc > (b.mapVoc ?? -1)) ? r : b),
       undefined,
     );
     if (f.json) {
@@ -256,7 +290,9 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
       }));
     } else {
       const lines = [
-        `${result.stopped ? "stopped" : "trained"} ${model.config.name}: ${result.state.step} steps ` +
+        `${
+          result.stopped ? "stopped" : "trained"
+        } ${model.config.name}: ${result.state.step} steps ` +
         `in ${formatDuration(seconds)} (run ${runDir})`,
       ];
       if (bestRow) {

@@ -126,7 +126,10 @@ Deno.test("train() stops on a NaN loss naming the step and the images, keeping t
   }).then(() => null, (e) => e);
   assert.ok(err instanceof DivergedError, `expected DivergedError, got ${err}`);
   assert.ok(err.step >= 2, `step ${err.step}`);
-  assert.match(err.message, new RegExp(`^step ${err.step}: the loss is not finite \\(batch: .+\\)`));
+  assert.match(
+    err.message,
+    new RegExp(`^step ${err.step}: the loss is not finite \\(batch: .+\\)`),
+  );
   assert.ok(err.ids.every((id: string) => data.samples.some((s) => s.id === id)));
   const ckpt = await readCheckpoint(`${dir}/last.safetensors`);
   assert.equal(ckpt.state.step, err.step - 1);
