@@ -62,6 +62,8 @@ export class TrainProgress {
         clsLoss: s.clsLoss,
         lr: s.lr,
         imagesPerSecond: Number(s.imagesPerSecond.toFixed(2)),
+        tensors: s.tensors,
+        rssMB: Math.round(Deno.memoryUsage().rss / 2 ** 20),
       }));
     }
     if (this.#quiet || !this.#tty) return;

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import type { SsdModel } from "../model/ssd.ts";
 import type { Dataset } from "../data/types.ts";
 import { createLoader } from "../data/loader.ts";
@@ -70,6 +71,8 @@ export interface StepInfo {
   imagesPerSecond: number;
   /** Seconds left at this session's speed (validation not counted). */
   etaSeconds: number;
+  /** Live tfjs tensors after the step (flat over a run unless something leaks). */
+  tensors: number;
 }
 
 /** Hooks a caller (the CLI) uses to show progress. */
@@ -258,6 +261,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           lr,
           imagesPerSecond: (done * c.batchSize) / Math.max(elapsed, 1e-9),
           etaSeconds: (elapsed / done) * (totalSteps - state.step),
+          tensors: tf.memory().numTensors,
         });
         if (state.step >= totalSteps || run.signal?.aborted) break;
       }
