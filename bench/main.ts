@@ -4,7 +4,8 @@
  *
  *   deno task bench [--backend wasm|webgpu|cpu] [--runs 10] [--quick]
  *
- * Parts: model forward passes (ours vs PyTorch), evaluation of 5,000 images, the data loader.
+ * Parts: model forward passes (ours vs PyTorch), evaluation of 5,000 images, the data loader,
+ * one SGD training step at batch 16 (ours vs PyTorch).
  * Without `/usr/bin/python3` + torch the ratios are left out, with the reason printed.
  */
 import { flag } from "../scripts/args.ts";
@@ -74,3 +75,44 @@ console.log(
   "## data loader, 160 raccoon photos\n" +
     (ld.ok ? ld.out.trim() : `skipped: ${ld.out.split("\n").at(-1)}`),
 );
+
+// 4. One SGD training step, batch 16, ours vs PyTorch (tiny and face-slim-320, random weights).
+// Both sides run on every core: another busy process skews them (PyTorch's threads most).
+const stepRuns = quick ? "2" : "5";
+const [oursStep, torchStep] = [
+  await deno("train_step_bench.ts", [
+    "--backend",
+    backend,
+    "--threads",
+    threads,
+    "--runs",
+    stepRuns,
+  ]),
+  await run("/usr/bin/python3", [
+    `${here}torch_train_step.py`,
+    "--threads",
+    threads,
+    "--runs",
+    stepRuns,
+  ]),
+];
+if (!oursStep.ok) {
+  console.log(`\ntraining step: ours failed: ${oursStep.out.split("\n").at(-1)}`);
+} else {
+  const o = JSON.parse(oursStep.out);
+  const t = torchStep.ok ? JSON.parse(torchStep.out) : null;
+  if (!t) console.log(`\n(no PyTorch ratios: ${torchStep.out.split("\n").at(-1)})`);
+  console.log(
+    `\n## training step, batch 16: ours on ${o.backend}${o.threads ? ` ×${o.threads}` : ""}` +
+      (t ? ` vs PyTorch ${t.torch} CPU ×${t.threads} threads` : ""),
+  );
+  console.log("| model | ours ms | PyTorch ms | ours / PyTorch | tensors leaked |");
+  console.log("| --- | --- | --- | --- | --- |");
+  for (const [name, m] of Object.entries(o.models) as [string, Record<string, number>][]) {
+    const tm = t?.models?.[name]?.ms as number | undefined;
+    console.log(
+      `| ${name} | ${m.ms.toFixed(0)} | ${tm?.toFixed(0) ?? "–"} | ` +
+        `${tm ? (m.ms / tm).toFixed(2) + "×" : "–"} | ${m.tensorGrowth} |`,
+    );
+  }
+}

@@ -9,6 +9,7 @@ import {
   registerConvGradients,
   registerTrainingGradients,
 } from "../lib/engine/gradients.ts";
+import { useBackend } from "./model_helpers.ts";
 
 await tf.setBackend("cpu");
 // tfjs's own gradients (the cpu built-ins compared against below) come with the union bundle;
@@ -183,6 +184,50 @@ Deno.test("depthwiseConv2dGradients() equals the gradient by definition (multipl
     tf.dispose([x, w, dy, dx, dw]);
   });
 });
+
+// Geometries where dx needs a crop (padding beyond the kernel's reach) or the strided path
+// interleaves phases with a crop (top padding, odd sizes).
+const CROP_CASES: Case[] = [
+  { stride: 1, dilation: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
+  { stride: 2, dilation: 1, pad: [[0, 0], [1, 0], [3, 1], [0, 0]] },
+  { stride: 1, dilation: 2, pad: [[0, 0], [5, 1], [0, 0], [0, 0]] },
+];
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`conv and depthwise gradients equal the gradient by definition on ${backend} (1×1, multipliers 1 and 2, crops)`, async () => {
+    await useBackend(backend);
+    [...CASES, ...CROP_CASES].forEach((c, n) => {
+      for (const depthwise of [false, true]) {
+        // [kernel, multiplier or out channels]: 1×1 convs take the matrix-product path
+        const shapes = depthwise ? [[3, 1], [3, 2]] : [[3, 4], [1, 4]];
+        for (const [k, m] of shapes) {
+          const { x, w: w0, dy: dy0, attrs } = setup(c, depthwise, 700 + 10 * n);
+          const w = tf.randomNormal([k, k, 3, m], 0, 1, "float32", 701 + 10 * n) as tf.Tensor4D;
+          const y = depthwise
+            ? tf.depthwiseConv2d(x, w, c.stride, c.pad, "NHWC", c.dilation)
+            : tf.conv2d(x, w, c.stride, c.pad, "NHWC", c.dilation);
+          const dy = tf.randomNormal(y.shape, 0, 1, "float32", 702 + 10 * n) as tf.Tensor4D;
+          const before = tf.memory().numTensors;
+          const { dx, dw } = (depthwise ? depthwiseConv2dGradients : conv2dGradients)(
+            x,
+            w,
+            dy,
+            attrs,
+          );
+          assert.equal(tf.memory().numTensors, before + 2, `${label(c)}: tensors leaked`);
+          const ref = naiveGrads(x, w, dy, c, depthwise);
+          const what = `${backend}, ${depthwise ? `depthwise ×${m}` : `conv ${k}×${k}`}, ${
+            label(c)
+          }`;
+          assertClose(dx.dataSync(), ref.dx, `dx, ${what}`);
+          assertClose(dw.dataSync(), ref.dw, `dw, ${what}`);
+          tf.dispose([x, w0, w, dy0, dy, y, dx, dw]);
+        }
+      }
+    });
+    await tf.setBackend("cpu");
+  });
+}
 
 Deno.test("registerConvGradients() makes dilated and depthwise convs trainable on cpu and wasm", async () => {
   await registerTrainingGradients();

@@ -29,6 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Init, ParamStore } from "./params.ts";
+import { batchNormTraining } from "../engine/op_gradients.ts";
 
 /** A network piece: NHWC in, NHWC out. `training` switches BatchNorm to batch statistics. */
 export type Layer = (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
@@ -135,15 +136,18 @@ export function batchNorm(
     if (!training) {
       return tf.batchNorm4d(x, mean, variance, beta, gamma, eps);
     }
-    const moments = tf.moments(x, [0, 1, 2]);
-    const n = x.shape[0] * x.shape[1] * x.shape[2];
-    const unbiased = tf.mul(moments.variance, n / Math.max(1, n - 1));
-    mean.assign(tf.add(tf.mul(mean, 1 - momentum), tf.mul(moments.mean, momentum)));
-    variance.assign(tf.add(tf.mul(variance, 1 - momentum), tf.mul(unbiased, momentum)));
+    // one op with its closed-form gradient: ~3× fewer passes over x than moments + batchNorm
+    const { y, mean: batchMean, variance: batchVar } = batchNormTraining(x, gamma, beta, eps);
+    try {
+      const n = x.shape[0] * x.shape[1] * x.shape[2];
+      const unbiased = tf.mul(batchVar, n / Math.max(1, n - 1));
+      mean.assign(tf.add(tf.mul(mean, 1 - momentum), tf.mul(batchMean, momentum)));
+      variance.assign(tf.add(tf.mul(variance, 1 - momentum), tf.mul(unbiased, momentum)));
+    } finally {
+      tf.dispose([batchMean, batchVar]);
+    }
     store.counters.set(counter, (store.counters.get(counter) ?? 0) + 1);
-    const batchMean = moments.mean as tf.Tensor1D;
-    const batchVar = moments.variance as tf.Tensor1D;
-    return tf.batchNorm4d(x, batchMean, batchVar, beta, gamma, eps);
+    return y;
   };
 }
 

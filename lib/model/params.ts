@@ -80,7 +80,7 @@ export class ParamStore {
   readonly #seed: number;
   #draws = 0;
 
-  /** `seed` makes initialisation reproducible (each tensor draws with seed·1_000_003 + k). */
+  /** `seed` makes initialisation reproducible (each tensor draws with seed·1_000_003 + k + 1). */
   constructor(seed = 0) {
     this.#seed = seed;
   }
@@ -97,7 +97,8 @@ export class ParamStore {
     const layout = opts.layout ?? "plain";
     const trainable = opts.trainable ?? true;
     const shape = tfjsShape(torchShape, layout);
-    const seed = this.#seed * 1_000_003 + this.#draws++;
+    // + 1: tfjs takes a seed of 0 as "no seed" (a random one), so seed 0 would not reproduce
+    const seed = this.#seed * 1_000_003 + this.#draws++ + 1;
     const [fanIn, fanOut] = fans(torchShape);
     const init = opts.init;
     const value = tf.tidy(() => {
