@@ -33,37 +33,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_forward import UltraFace  # noqa: E402
 
 # [in, out, kernel, stride, padding] of each tiny layer, as lib/model/tiny.ts.
-TINY_LAYERS = [(3, 16, 3, 2, 1), (16, 32, 3, 2, 1), (32, 32, 3, 1, 1), (32, 64, 3, 2, 1),
-               (64, 64, 3, 1, 1), (64, 128, 3, 2, 1), (128, 128, 3, 1, 1), (128, 64, 1, 1, 0),
-               (64, 128, 3, 2, 1), (128, 64, 1, 1, 0), (64, 128, 3, 2, 1), (128, 64, 1, 1, 0),
-               (64, 128, 3, 1, 0)]
-TINY_SOURCES = [4, 6, 8, 10, 12]
-TINY_ANCHORS = [4, 6, 6, 4, 4]
-
-
-class Tiny(nn.Module):
-    """lib/model/tiny.ts + lib/model/heads.ts ssdHead, outputs (cls [B, P, C], loc [B, P, 4])."""
-
-    def __init__(self, num_classes=5):
-        super().__init__()
-        self.layers = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(i, o, k, s, p, bias=False), nn.BatchNorm2d(o), nn.ReLU(True))
-            for i, o, k, s, p in TINY_LAYERS)
-        chans = [TINY_LAYERS[i][1] for i in TINY_SOURCES]
-        self.cls = nn.ModuleList(nn.Conv2d(c, num_classes * a, 3, padding=1) for c, a in zip(chans, TINY_ANCHORS))
-        self.reg = nn.ModuleList(nn.Conv2d(c, 4 * a, 3, padding=1) for c, a in zip(chans, TINY_ANCHORS))
-        self.num_classes = num_classes
-
-    def forward(self, x):
-        sources = []
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i in TINY_SOURCES:
-                sources.append(x)
-        b = x.shape[0]
-        flat = lambda maps, mods, k: torch.cat(
-            [m(s).permute(0, 2, 3, 1).reshape(b, -1, k) for s, m in zip(maps, mods)], 1)
-        return flat(sources, self.cls, self.num_classes), flat(sources, self.reg, 4)
+# tiny in PyTorch, defined once: the training-parity fixture script's TinySsd (same names as ours)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "train"))
+from make_train_fixtures import TinySsd  # noqa: E402
 
 
 def ssd_priors(sizes, scales, ratios):
@@ -141,11 +113,13 @@ def main():
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "models": {}}
     for name in args.models.split(","):
         if name == "tiny":
-            model, classes, size = Tiny(5), 5, (160, 160)
+            model, classes, size = TinySsd(5, [4, 6, 6, 4, 4]), 5, (160, 160)
+            forward = lambda x, m=model: m(x)[::-1]  # TinySsd gives (loc, cls)
             priors = ssd_priors([20, 10, 5, 3, 1], [0.08, 0.2, 0.38, 0.56, 0.76, 0.96],
                                 [[2], [2, 3], [2, 3], [2], [2]])
         elif name == "face-slim-320":
             model, classes, size = UltraFace(rfb=False), 2, (240, 320)
+            forward = model
             priors = ultraface_priors()
         else:
             raise SystemExit(f"error: unknown model {name}")
@@ -159,7 +133,7 @@ def main():
 
         def step():
             opt.zero_grad(set_to_none=True)
-            cls_logits, loc = model(x)
+            cls_logits, loc = forward(x)
             loss = compute_loss(cls_logits, loc, targets, anchors, matcher, coder)
             loss.backward()
             opt.step()
