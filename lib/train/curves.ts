@@ -16,22 +16,15 @@ import {
   tickFormatter,
 } from "../eval/chart.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import type { MetricRow } from "./checkpoint.ts";
 
-/** One logged point of a training run. */
-export interface CurveRow {
-  /** Epoch, 1-based as logged. */
-  epoch: number;
-  /** Optimizer step (global). */
-  step: number;
-  /** MultiBox loss = locLoss + clsLoss (SSD paper, eq. 1). */
-  loss: number;
-  locLoss: number;
-  clsLoss: number;
-  /** Learning rate used at this step. */
-  lr: number;
-  /** Validation mAP, on the rows where validation ran. */
+/**
+ * One logged point of a training run: an epoch's row of `metrics.csv` (its losses and learning
+ * rate) with the validation mAP to plot, on the rows where validation ran.
+ */
+export type CurveRow = Pick<MetricRow, "epoch" | "step" | "loss" | "locLoss" | "clsLoss" | "lr"> & {
   mAP?: number;
-}
+};
 
 const PANEL_W = 600, PANEL_H = 460;
 const LEFT = 90, RIGHT = 30, TOP = 56, BOTTOM = 70;
