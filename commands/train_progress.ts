@@ -86,7 +86,10 @@ export class TrainProgress {
         hideCursor: false,
         clearOnComplete: true,
       }, cliProgress.Presets.shades_classic);
-      this.#bar.start(s.batchesPerEpoch, s.batch, payload);
+      // an --iterations limit can end the run inside this epoch
+      const epochStart = s.step - 1 - s.batch;
+      const total = Math.min(s.batchesPerEpoch, s.totalSteps - epochStart);
+      this.#bar.start(total, s.batch, payload);
       this.#barEpoch = s.epoch;
     }
     this.#bar.update(s.batch + 1, payload);
