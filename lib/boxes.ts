@@ -197,3 +197,54 @@ export function decodeBoxes<T extends Boxes>(
     return tf.concat([tf.sub(cx, hw), tf.sub(cy, hh), tf.add(cx, hw), tf.add(cy, hh)], -1) as T;
   });
 }
+
+/**
+ * {@link decodeBoxes} on plain arrays, for paths that never touch tfjs (the onnxruntime
+ * engine): `codes [N, 4]` flattened `(dx, dy, dw, dh)` with N = B·P (a batch of images, one
+ * after the other) and `priorsCxcywh [P, 4]` flattened → boxes `[N, 4]` `xyxy`, prior
+ * `i mod P` for row `i`. The same float32 steps as the tfjs coder (each product and sum
+ * rounded to float32), so the two agree to float32 rounding of `exp`. Not clipped.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeBoxesArray } from "./boxes.ts";
+ * const boxes = decodeBoxesArray(new Float32Array([2.5, 0, 0, 0]), new Float32Array([0.5, 0.5, 0.2, 0.2]));
+ * assert.deepEqual(Array.from(boxes).map((v) => +v.toFixed(5)), [0.45, 0.4, 0.65, 0.6]);
+ * ```
+ */
+export function decodeBoxesArray(
+  codes: Float32Array,
+  priorsCxcywh: Float32Array,
+  options: DecodeOptions = {},
+): Float32Array {
+  const p = priorsCxcywh.length / 4;
+  if (!Number.isInteger(p) || p === 0 || codes.length % (4 * p) !== 0) {
+    throw new TypeError(
+      `Cannot decode boxes: codes must have shape [B·P, 4] for priors [P, 4], got ${codes.length} and ${priorsCxcywh.length} values`,
+    );
+  }
+  const f = Math.fround;
+  const [v0, v1] = (options.variances ?? [0.1, 0.2]).map(f);
+  const clampLog = f(options.clampLog ?? DECODE_CLAMP_LOG);
+  const clamp = (t: number) => (Number.isFinite(clampLog) ? Math.min(t, clampLog) : t);
+  const out = new Float32Array(codes.length);
+  for (let i = 0, n = codes.length / 4; i < n; i++) {
+    const j = 4 * (i % p), k = 4 * i;
+    const [pcx, pcy, pw, ph] = [
+      priorsCxcywh[j],
+      priorsCxcywh[j + 1],
+      priorsCxcywh[j + 2],
+      priorsCxcywh[j + 3],
+    ];
+    const cx = f(f(f(codes[k] * v0) * pw) + pcx);
+    const cy = f(f(f(codes[k + 1] * v0) * ph) + pcy);
+    const hw = f(f(f(Math.exp(clamp(f(codes[k + 2] * v1)))) * pw) * 0.5);
+    const hh = f(f(f(Math.exp(clamp(f(codes[k + 3] * v1)))) * ph) * 0.5);
+    out[k] = f(cx - hw);
+    out[k + 1] = f(cy - hh);
+    out[k + 2] = f(cx + hw);
+    out[k + 3] = f(cy + hh);
+  }
+  return out;
+}

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { boxIou, cxcywhToXyxy, decodeBoxes, encodeBoxes, xyxyToCxcywh } from "../lib/boxes.ts";
+import {
+  boxIou,
+  cxcywhToXyxy,
+  decodeBoxes,
+  decodeBoxesArray,
+  encodeBoxes,
+  xyxyToCxcywh,
+} from "../lib/boxes.ts";
 
 await tf.setBackend("cpu");
 
@@ -118,4 +125,38 @@ Deno.test("box functions leave no tensors behind", () => {
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([a, b, priors, gt]);
+});
+
+Deno.test("decodeBoxesArray() equals torchvision BoxCoder.decode_single within 1e-6", () => {
+  const got = decodeBoxesArray(
+    new Float32Array(fx.decode.codes.flat()),
+    new Float32Array(fx.decode.priorsCxcywh.flat()),
+  );
+  assertClose(got, fx.decode.boxesXyxy.flat(), 1e-6, "boxes");
+});
+
+Deno.test("decodeBoxesArray() agrees with decodeBoxes() on a batch, with and without the clamp", () => {
+  // a seeded LCG: codes in [−8, 8) reach past the clamp log(62.5) ≈ 4.13 after the 0.2 variance
+  let s = 12345;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const p = 50, b = 3;
+  const priors = Float32Array.from(
+    { length: 4 * p },
+    (_, i) => (i % 4 < 2 ? rand() : 0.02 + rand()),
+  );
+  const codes = Float32Array.from({ length: 4 * p * b }, () => 16 * rand() - 8);
+  for (const options of [{}, { clampLog: Infinity, variances: [0.1, 0.2] as [number, number] }]) {
+    const want = tf.tidy(() =>
+      decodeBoxes(tf.tensor3d(codes, [b, p, 4]), tf.tensor2d(priors, [p, 4]), options).dataSync()
+    );
+    const got = decodeBoxesArray(codes, priors, options);
+    assertClose(got, Array.from(want), 1e-6, "array vs tfjs");
+  }
+});
+
+Deno.test("decodeBoxesArray() rejects codes that are not [B·P, 4] for the priors", () => {
+  assert.throws(
+    () => decodeBoxesArray(new Float32Array(12), new Float32Array(8)),
+    /codes must have shape \[B·P, 4\] for priors \[P, 4\], got 12 and 8 values/,
+  );
 });
