@@ -13,13 +13,14 @@ import { dataCommand } from "./commands/data.ts";
 import { detectCommand } from "./commands/detect.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { trainCommand } from "./commands/train.ts";
+import { exportCommand } from "./commands/export.ts";
 
 const VERSION = "0.1.0";
 
 /** Builds the whole command tree; exported so tests can parse without spawning. */
 export function buildProgram(): Command {
   const program = new Command("ssd")
-    .description("Single Shot MultiBox Detector toolkit: priors, data, train, detect, eval")
+    .description("Single Shot MultiBox Detector toolkit: priors, data, train, detect, eval, export")
     .version(VERSION)
     .option("--debug", "print stack traces on errors")
     .showHelpAfterError("(run with --help for usage)")
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
       trainCommand(),
       detectCommand(),
       evalCommand(),
+      exportCommand(),
       doctorCommand(),
     ]
   ) {

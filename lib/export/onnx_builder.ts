@@ -1,0 +1,168 @@
+/**
+ * A small builder of ONNX graphs over the generated protobuf classes of `onnx-proto` (ONNX
+ * 1.10's `onnx.proto` compiled by protobufjs): nodes with typed attributes, float32 and int64
+ * initializers, unique value names. The bytes come from protobufjs' encoder, never by hand.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OnnxGraphBuilder } from "./onnx_builder.ts";
+ * const b = new OnnxGraphBuilder();
+ * const w = b.initializer("w", [2], new Float32Array([1, 2]));
+ * const y = b.node("Mul", ["x", w]);
+ * assert.equal(b.nodes.length, 1);
+ * assert.deepEqual(b.nodes[0].input, ["x", "w"]);
+ * assert.equal(b.nodes[0].output?.[0], y);
+ * ```
+ *
+ * @module
+ */
+import onnxProto from "onnx-proto";
+
+/** The generated ONNX namespace (`onnx.ModelProto`, `onnx.TensorProto`, …). */
+export const onnx: typeof onnxProto.onnx = onnxProto.onnx;
+
+/** An attribute value: a number (INT when an integer, else FLOAT), a list of ints, a string. */
+export type AttrValue = number | { float: number } | number[] | { floats: number[] } | string;
+
+const AttributeType = onnx.AttributeProto.AttributeType;
+const DataType = onnx.TensorProto.DataType;
+
+/** Little-endian bytes of a typed array (the machines we run on are little-endian). */
+function rawBytes(data: Float32Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function attribute(name: string, value: AttrValue): onnxProto.onnx.IAttributeProto {
+  if (typeof value === "string") {
+    return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
+  }
+  if (typeof value === "number") {
+    return Number.isInteger(value)
+      ? { name, type: AttributeType.INT, i: value }
+      : { name, type: AttributeType.FLOAT, f: value };
+  }
+  if (Array.isArray(value)) return { name, type: AttributeType.INTS, ints: value };
+  if ("float" in value) return { name, type: AttributeType.FLOAT, f: value.float };
+  return { name, type: AttributeType.FLOATS, floats: value.floats };
+}
+
+/** Collects the nodes and initializers of one ONNX graph, in topological order. */
+export class OnnxGraphBuilder {
+  readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  readonly #names = new Set<string>();
+  #count = 0;
+
+  /** A value name not used yet, from `hint`. */
+  fresh(hint: string): string {
+    const name = this.#unused(hint);
+    this.#names.add(name);
+    return name;
+  }
+
+  /** Whether a value (initializer or node output) of that name exists. */
+  has(name: string): boolean {
+    return this.#names.has(name);
+  }
+
+  /**
+   * A float32 initializer of shape `dims`; returns its name (`name` itself: initializers keep
+   * the PyTorch state-dict names).
+   *
+   * @throws {TypeError} when the name is taken or the data does not fill the shape.
+   */
+  initializer(name: string, dims: number[], data: Float32Array): string {
+    return this.#tensor(name, dims, DataType.FLOAT, data);
+  }
+
+  /** An int64 constant (shapes, axes, counts) named after `hint`; returns its name. */
+  int64(hint: string, dims: number[], values: number[]): string {
+    const data = BigInt64Array.from(values, BigInt);
+    return this.#tensor(this.#unused(hint), dims, DataType.INT64, data);
+  }
+
+  /** A float32 constant of one value, shape `dims` (default `[1]`), named after `hint`. */
+  scalar(hint: string, value: number, dims: number[] = [1]): string {
+    return this.#tensor(this.#unused(hint), dims, DataType.FLOAT, new Float32Array([value]));
+  }
+
+  #unused(hint: string): string {
+    let name = hint;
+    while (this.#names.has(name)) name = `${hint}_${++this.#count}`;
+    return name;
+  }
+
+  #tensor(
+    name: string,
+    dims: number[],
+    dataType: number,
+    data: Float32Array | BigInt64Array,
+  ): string {
+    if (this.#names.has(name)) {
+      throw new TypeError(`Cannot add initializer "${name}": the name is already used`);
+    }
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== count) {
+      throw new TypeError(
+        `Cannot add initializer "${name}": shape [${dims}] needs ${count} values, got ${data.length}`,
+      );
+    }
+    this.#names.add(name);
+    this.initializers.push({ name, dims, dataType, rawData: rawBytes(data) });
+    return name;
+  }
+
+  /**
+   * Appends a node; returns its first output's name. `outputs` names the outputs (default: one,
+   * named after the op); graph outputs are given their final names this way.
+   */
+  node(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    opts: { outputs?: string[]; name?: string } = {},
+  ): string {
+    const outputs = opts.outputs?.map((o) => this.fresh(o)) ??
+      [this.fresh(`${opts.name ?? opType.toLowerCase()}_out`)];
+    this.nodes.push({
+      opType,
+      name: this.fresh(`${opts.name ?? opType}_node`),
+      input: inputs,
+      output: outputs,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outputs[0];
+  }
+}
+
+/** A float32 tensor value type with named (symbolic) or fixed dims. */
+export function floatValueInfo(
+  name: string,
+  dims: (number | string)[],
+  docString?: string,
+): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    docString,
+    type: {
+      tensorType: {
+        elemType: DataType.FLOAT,
+        shape: {
+          dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
+        },
+      },
+    },
+  };
+}
+
+/** An int64 tensor value type. */
+export function int64ValueInfo(
+  name: string,
+  dims: (number | string)[],
+  docString?: string,
+): onnxProto.onnx.IValueInfoProto {
+  const info = floatValueInfo(name, dims, docString);
+  info.type!.tensorType!.elemType = DataType.INT64;
+  return info;
+}

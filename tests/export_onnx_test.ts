@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../lib/engine/tfjs.ts";
+import { getConfig, numClasses } from "../lib/config.ts";
+import { FileError } from "../lib/errors.ts";
+import { buildModel, type SsdModel } from "../lib/model/ssd.ts";
+import { loadModel } from "../lib/model/load.ts";
+import { generatePriors, priorsHash } from "../lib/priors.ts";
+import type onnxProto from "onnx-proto";
+import { onnx } from "../lib/export/onnx_builder.ts";
+import { maxAbsDiff, serializeOnnx, writeOnnx } from "../lib/export/onnx.ts";
+import { loadOnnxEngine } from "../lib/engine/onnx_engine.ts";
+import { readImage } from "../lib/data/image.ts";
+import { resizeBilinearCv2 } from "../lib/data/resize.ts";
+import { normalizeRgb } from "../lib/data/normalize.ts";
+import { selectDetections } from "../lib/nms.ts";
+import { exportable, modelsHaveGraphs, tinyGraph, withGraph } from "./graph_fixtures.ts";
+
+await initBackend("wasm");
+
+const samples = new URL("../samples/", import.meta.url).pathname;
+
+/** Exports `model` to a fresh temp dir; returns the file and the check. */
+async function exportTo(model: SsdModel, opts: Parameters<typeof writeOnnx>[2] = {}) {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, `${model.config.name}.onnx`);
+  const result = await writeOnnx(exportable(model) ?? model, path, opts);
+  return { dir, path, ...result };
+}
+
+function assertWithin(check: { maxAbsDiff: Record<string, number> }, tol: number, what: string) {
+  for (const [k, d] of Object.entries(check.maxAbsDiff)) {
+    assert.ok(d <= tol, `${what}: max |Δ| ${k} ${d} > ${tol}`);
+  }
+}
+
+Deno.test("serializeOnnx() writes opset 17, NCHW images, four outputs, state-dict initializers and the metadata", () => {
+  const cfg = getConfig("tiny");
+  const model = buildModel(cfg, { seed: 1 });
+  try {
+    const sd = model.stateDict();
+    const bytes = serializeOnnx(tinyGraph(cfg), sd, cfg);
+    const m = onnx.ModelProto.decode(bytes);
+    const g = m.graph!;
+    assert.equal(Number(m.irVersion), 8);
+    assert.deepEqual(m.opsetImport.map((o) => [o.domain, Number(o.version)]), [["", 17]]);
+    const dims = (v: onnxProto.onnx.IValueInfoProto) =>
+      v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+    assert.deepEqual(g.input!.map((i) => [i.name, dims(i)]), [
+      ["images", ["batch", 3, 160, 160]],
+    ]);
+    const p = generatePriors(cfg).length / 4, c = numClasses(cfg);
+    assert.deepEqual(g.output!.map((o) => [o.name, dims(o)]), [
+      ["loc", ["batch", p, 4]],
+      ["logits", ["batch", p, c]],
+      ["boxes", ["batch", p, 4]],
+      ["scores", ["batch", p, c]],
+    ]);
+    // conv weights keep their PyTorch names and OIHW shapes
+    const w = g.initializer!.find((t) => t.name === "backbone.layers.0.conv.weight")!;
+    assert.deepEqual(w.dims!.map(Number), [16, 3, 3, 3]);
+    const raw = w.rawData!;
+    const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+    assert.deepEqual(values, sd.get("backbone.layers.0.conv.weight")!.data);
+    const meta = Object.fromEntries(m.metadataProps.map((e) => [e.key, e.value]));
+    assert.equal(meta.model, "tiny");
+    assert.equal(meta.arch, "tiny");
+    assert.deepEqual(JSON.parse(meta.classes), ["background", ...cfg.classes]);
+    assert.equal(meta.prior_hash, priorsHash(generatePriors(cfg)));
+    assert.equal(meta.channel_order, "RGB");
+    assert.deepEqual(JSON.parse(meta.preprocess).mean, [127.5, 127.5, 127.5]);
+    assert.deepEqual(JSON.parse(meta.config), cfg);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("serializeOnnx() refuses a state dict that lacks or misshapes a tensor", () => {
+  const cfg = getConfig("tiny");
+  const model = buildModel(cfg, { seed: 1 });
+  try {
+    const sd = model.stateDict();
+    sd.delete("backbone.layers.3.bn.running_var");
+    assert.throws(
+      () => serializeOnnx(tinyGraph(cfg), sd, cfg),
+      /the state dict has no "backbone\.layers\.3\.bn\.running_var"/,
+    );
+    const sd2 = model.stateDict();
+    const w = sd2.get("head.regression_head.module_list.0.weight")!;
+    sd2.set("head.regression_head.module_list.0.weight", { ...w, shape: [8, 128, 3, 3] });
+    assert.throws(() => serializeOnnx(tinyGraph(cfg), sd2, cfg), /must have shape \[16,64,3,3\]/);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("writeOnnx(): tiny with seeded weights runs in onnxruntime within 1e-4 of tfjs (batch 2)", async () => {
+  const model = buildModel(getConfig("tiny"), { seed: 7 });
+  try {
+    const { dir, path, check } = await exportTo(model);
+    assert.equal(check.batch, 2);
+    assertWithin(check, 1e-4, "tiny");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["tiny.onnx"]);
+    console.log(`tiny: ${JSON.stringify(check.maxAbsDiff)}`);
+    await Deno.remove(path);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("writeOnnx() leaves nothing at the path (and an old file intact) when onnxruntime disagrees", async () => {
+  const cfg = getConfig("tiny");
+  const model = buildModel(cfg, { seed: 7 });
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "bad.onnx");
+  await Deno.writeTextFile(path, "old");
+  try {
+    // a graph that is not the model's: one BatchNorm with another eps
+    const graph = tinyGraph(cfg);
+    const bn = graph.nodes.find((n) => n.op === "batchNorm")!;
+    if (bn.op === "batchNorm") bn.eps = 10;
+    await assert.rejects(
+      writeOnnx(withGraph(model, graph), path),
+      (err: Error) =>
+        err instanceof FileError &&
+        /disagrees with the tfjs model: max \|Δ\| loc/.test(err.message),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["bad.onnx"]);
+    assert.equal(await Deno.readTextFile(path), "old");
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("writeOnnx() reports a missing folder as a FileError naming the path", async () => {
+  const model = buildModel(getConfig("tiny"), { seed: 7 });
+  try {
+    await assert.rejects(
+      writeOnnx(exportable(model)!, "/nonexistent-dir/x.onnx"),
+      /\/nonexistent-dir\/x\.onnx: cannot write: its folder does not exist/,
+    );
+  } finally {
+    model.dispose();
+  }
+});
+
+const face = await loadModel("face-slim-320");
+const graphs = modelsHaveGraphs(face);
+face.dispose();
+if (!graphs) {
+  console.log("skipping face-slim-320, ssd300, ssdlite320: the models have no graph yet");
+}
+
+Deno.test({
+  name:
+    "writeOnnx(): face-slim-320 (shipped weights) within 1e-4 of tfjs, NMS picks = selectDetections",
+  ignore: !graphs,
+  fn: async () => {
+    const model = await loadModel("face-slim-320");
+    try {
+      const { path, check } = await exportTo(model, { nms: true });
+      assertWithin(check, 1e-4, "face-slim-320");
+      console.log(`face-slim-320: ${JSON.stringify(check.maxAbsDiff)}`);
+      const cfg = model.config;
+      const [h, w] = cfg.imageSize;
+      const image = resizeBilinearCv2(await readImage(join(samples, "faces.jpg")), w, h);
+      const engine = await loadOnnxEngine(path);
+      try {
+        const out = await engine.run(normalizeRgb(image, cfg.preprocess), 1, [
+          "boxes",
+          "scores",
+          "selected",
+        ]);
+        const d = selectDetections(
+          out.boxes.data as Float32Array,
+          out.scores.data as Float32Array,
+          { ...cfg.postprocess },
+        );
+        const sel = out.selected.data as BigInt64Array;
+        const picked = [];
+        for (let i = 0; i < sel.length; i += 3) {
+          picked.push([Number(sel[i + 1]), Number(sel[i + 2])]);
+        }
+        const ours = [...d.priorIndices].map((p, i) => [d.labels[i], p]);
+        const key = (a: number[]) => a.join(":");
+        assert.ok(ours.length >= 5, `faces found: ${ours.length}`);
+        assert.deepEqual(picked.map(key).sort(), ours.map(key).sort());
+      } finally {
+        await engine.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "writeOnnx(): ssdlite320 (seeded weights) within 1e-4 of tfjs",
+  ignore: !graphs,
+  fn: async () => {
+    const model = buildModel(getConfig("ssdlite320"), { seed: 3 });
+    try {
+      const { check } = await exportTo(model, { checkBatch: 1 });
+      console.log(`ssdlite320: ${JSON.stringify(check.maxAbsDiff)}`);
+      assertWithin(check, 1e-4, "ssdlite320");
+    } finally {
+      model.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "writeOnnx(): ssd300 (seeded weights) within 1e-4 of tfjs (batch 1)",
+  ignore: !graphs,
+  fn: async () => {
+    const model = buildModel(getConfig("ssd300"), { seed: 3 });
+    try {
+      const { check } = await exportTo(model, { checkBatch: 1 });
+      console.log(`ssd300: ${JSON.stringify(check.maxAbsDiff)}`);
+      assertWithin(check, 1e-4, "ssd300");
+    } finally {
+      model.dispose();
+    }
+  },
+});
+
+Deno.test("maxAbsDiff() finds the largest gap and reports NaN", () => {
+  assert.equal(maxAbsDiff([1, 2, 3], [1, 2.5, 2]), 1);
+  assert.ok(Number.isNaN(maxAbsDiff([1, NaN], [1, 2])));
+  assert.throws(() => maxAbsDiff([1], [1, 2]), TypeError);
+  assert.equal(tf.memory().numTensors >= 0, true);
+});

@@ -1,0 +1,122 @@
+/**
+ * Hand-written layer graphs for the export tests, written from `lib/model/tiny.ts` (the model
+ * builders do not describe their graphs yet), and a model wrapper that carries one.
+ */
+import type { GraphNode, NetworkGraph } from "../lib/model/graph_ir.ts";
+import type { SsdModel } from "../lib/model/ssd.ts";
+import { boxesPerCell, type ModelConfig, numClasses } from "../lib/config.ts";
+
+/** `tiny`'s layers: [in, out, kernel, stride, padding]; sources after 4, 6, 8, 10, 12. */
+const TINY: [number, number, number, number, number][] = [
+  [3, 16, 3, 2, 1],
+  [16, 32, 3, 2, 1],
+  [32, 32, 3, 1, 1],
+  [32, 64, 3, 2, 1],
+  [64, 64, 3, 1, 1],
+  [64, 128, 3, 2, 1],
+  [128, 128, 3, 1, 1],
+  [128, 64, 1, 1, 0],
+  [64, 128, 3, 2, 1],
+  [128, 64, 1, 1, 0],
+  [64, 128, 3, 2, 1],
+  [128, 64, 1, 1, 0],
+  [64, 128, 3, 1, 0],
+];
+const TINY_SOURCES = [4, 6, 8, 10, 12];
+
+/** The graph of `tiny` (conv-BN-ReLU backbone, torchvision SSDHead). */
+export function tinyGraph(cfg: ModelConfig): NetworkGraph {
+  const nodes: GraphNode[] = [{ op: "input" }];
+  const add = (n: GraphNode) => nodes.push(n) - 1;
+  let x = 0;
+  const sources: number[] = [];
+  TINY.forEach(([inC, outC, kernel, stride, padding], i) => {
+    const p = `backbone.layers.${i}`;
+    x = add({
+      op: "conv",
+      input: x,
+      weight: `${p}.conv.weight`,
+      inChannels: inC,
+      outChannels: outC,
+      kernel,
+      stride,
+      padding,
+      dilation: 1,
+      depthwise: false,
+    });
+    x = add({
+      op: "batchNorm",
+      input: x,
+      prefix: `${p}.bn`,
+      channels: outC,
+      eps: 1e-5,
+      momentum: 0.1,
+    });
+    x = add({ op: "relu", input: x });
+    if (TINY_SOURCES.includes(i)) sources.push(x);
+  });
+  const anchors = boxesPerCell(cfg);
+  const head = (prefix: string, columns: number) =>
+    sources.map((s, i) =>
+      add({
+        op: "conv",
+        input: s,
+        weight: `${prefix}.module_list.${i}.weight`,
+        bias: `${prefix}.module_list.${i}.bias`,
+        inChannels: TINY[TINY_SOURCES[i]][1],
+        outChannels: columns * anchors[i],
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        dilation: 1,
+        depthwise: false,
+      })
+    );
+  const c = numClasses(cfg);
+  const reg = head("head.regression_head", 4);
+  const cls = head("head.classification_head", c);
+  const locPred = add({ op: "flattenHead", inputs: reg, columns: 4 });
+  const clsLogits = add({ op: "flattenHead", inputs: cls, columns: c });
+  return {
+    arch: cfg.arch,
+    imageSize: cfg.imageSize,
+    nodes,
+    params: [],
+    counters: [],
+    sources,
+    locPred,
+    clsLogits,
+  };
+}
+
+/** `model` with a `graph` (delegating; the model's own `graph` once it has one). */
+export function withGraph(
+  model: SsdModel,
+  graph: NetworkGraph,
+): SsdModel & { graph: NetworkGraph } {
+  return {
+    config: model.config,
+    params: model.params,
+    graph,
+    predict: (x, o) => model.predict(x, o),
+    loadStateDict: (sd, o) => model.loadStateDict(sd, o),
+    stateDict: () => model.stateDict(),
+    numParams: () => model.numParams(),
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * The model with a layer graph: its own `graph` when the model builders describe one, else
+ * the hand-written graph of `tiny`; undefined for other architectures until then.
+ */
+export function exportable(model: SsdModel): (SsdModel & { graph: NetworkGraph }) | undefined {
+  const own = (model as SsdModel & { graph?: NetworkGraph }).graph;
+  if (own) return model as SsdModel & { graph: NetworkGraph };
+  return model.config.arch === "tiny" ? withGraph(model, tinyGraph(model.config)) : undefined;
+}
+
+/** Whether `model.graph` exists yet (the lib/model refactor). */
+export function modelsHaveGraphs(model: SsdModel): boolean {
+  return (model as SsdModel & { graph?: NetworkGraph }).graph !== undefined;
+}
