@@ -15,6 +15,10 @@ import { readImage } from "../lib/data/image.ts";
 import { resizeBilinearCv2 } from "../lib/data/resize.ts";
 import { normalizeRgb } from "../lib/data/normalize.ts";
 import { selectDetections } from "../lib/nms.ts";
+import { decodeBoxesArray } from "../lib/boxes.ts";
+import { encodePng } from "../lib/data/image_codec.ts";
+import { tfjsEngine } from "../lib/engine/tfjs_engine.ts";
+import { softmaxRows } from "../lib/engine/detect.ts";
 import { exportable, modelsHaveGraphs, tinyGraph, withGraph } from "./graph_fixtures.ts";
 
 await initBackend("wasm");
@@ -230,4 +234,73 @@ Deno.test("maxAbsDiff() finds the largest gap and reports NaN", () => {
   assert.ok(Number.isNaN(maxAbsDiff([1, NaN], [1, 2])));
   assert.throws(() => maxAbsDiff([1], [1, 2]), TypeError);
   assert.equal(tf.memory().numTensors >= 0, true);
+});
+
+/** Why the OpenCV check cannot run here, or undefined when /usr/bin/python3 imports cv2. */
+async function whyNoCv2(): Promise<string | undefined> {
+  try {
+    const r = await new Deno.Command("/usr/bin/python3", {
+      args: ["-c", "import cv2, numpy"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (r.success) return undefined;
+    return `python3 cannot import cv2 (${
+      new TextDecoder().decode(r.stderr).trim().split("\n").at(-1)
+    }); ` +
+      "apt-get install -y python3-opencv";
+  } catch {
+    return "no /usr/bin/python3";
+  }
+}
+
+const noCv2 = await whyNoCv2();
+if (noCv2) console.log(`skipping the OpenCV check: ${noCv2}`);
+
+Deno.test({
+  name:
+    "fixtures/export/check_onnx_cv2.py: OpenCV's cv2.dnn runs face-slim-320's ONNX to 1e-4 of tfjs",
+  ignore: noCv2 !== undefined || !graphs,
+  fn: async () => {
+    const model = await loadModel("face-slim-320");
+    try {
+      const { dir, path } = await exportTo(model);
+      const cfg = model.config;
+      const [h, w] = cfg.imageSize;
+      // a lossless picture, so OpenCV and we start from the same pixels
+      const image = resizeBilinearCv2(await readImage(join(samples, "faces.jpg")), w, h);
+      const png = join(dir, "faces.png");
+      await Deno.writeFile(png, await encodePng(image));
+      const out = await tfjsEngine(model, { owned: false }).predict(
+        normalizeRgb(image, cfg.preprocess),
+        1,
+      );
+      const boxes = decodeBoxesArray(out.locPred, generatePriors(cfg), {
+        variances: cfg.variances,
+        clampLog: Infinity,
+      });
+      const scores = softmaxRows(out.clsLogits, out.numClasses);
+      const ref = join(dir, "reference.json");
+      await Deno.writeTextFile(
+        ref,
+        JSON.stringify({
+          image: png,
+          size: cfg.imageSize,
+          mean: cfg.preprocess.mean,
+          std: cfg.preprocess.std,
+          scores: [...scores],
+          boxes: [...boxes],
+          tolerance: 1e-4,
+        }),
+      );
+      const script = new URL("../fixtures/export/check_onnx_cv2.py", import.meta.url).pathname;
+      const r = await new Deno.Command("/usr/bin/python3", { args: [script, path, ref] }).output();
+      const stdout = new TextDecoder().decode(r.stdout);
+      console.log(stdout.trim());
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr) + stdout);
+      assert.equal(JSON.parse(stdout).ok, true);
+    } finally {
+      model.dispose();
+    }
+  },
 });
