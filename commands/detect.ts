@@ -1,11 +1,13 @@
 import { Command } from "@commander-js/extra-typings";
+import { UsageError } from "../lib/errors.ts";
 import { backendOption, parsePositiveInt, parseUnit } from "./options.ts";
 
 /** `ssd detect INPUT…`: boxes, scores and labels for images. */
 export function detectCommand() {
   return new Command("detect")
     .description(
-      "detect objects in images (files, folders, globs); prints a summary, or JSON with --json",
+      "detect objects in images (files, folders, globs): prints a summary (or JSON with --json) " +
+        "and saves drawn images and detections.json to runs/detect/predict, predict2, …",
     )
     .argument("<input...>", "image files, folders of images, or quoted globs ('photos/**/*.jpg')")
     .option(
@@ -20,10 +22,38 @@ export function detectCommand() {
     .option("--max-det <n>", "most detections per image (default: the model's)", parsePositiveInt)
     .option("--classes <names>", "keep only these classes (comma-separated names)")
     .option("--json", "print the detections as JSON on stdout")
-    .option("-o, --out <dir>", "write drawn images and detections.json to this folder")
-    .option("--coco-results <file>", "write the detections as a COCO results JSON list")
-    .option("-q, --quiet", "no progress or speed line on stderr")
-    .action(async (inputs, opts) => {
+    .option(
+      "--project <dir>",
+      "runs folder: drawn images and detections.json go to <project>/detect/<name>",
+      "runs",
+    )
+    .option("--name <name>", "run name under <project>/detect (increments: predict, predict2, …)")
+    .option(
+      "-o, --out <dir>",
+      "write drawn images and detections.json to exactly this folder instead of a run folder",
+    )
+    .option("--no-save", "write no images or detections.json (results on stdout only)")
+    .option("--coco-results <file>", "also write the detections as a COCO results JSON list")
+    .option(
+      "--line-width <px>",
+      "box frame thickness (default: from the image size)",
+      parsePositiveInt,
+    )
+    .option("--hide-labels", "draw frames without label tags")
+    .option("--hide-conf", "draw tags without the score")
+    .option("-q, --quiet", "no progress, speed line or notes on stderr")
+    .action(async (inputs, opts, cmd) => {
+      const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
+      if (!opts.save && (opts.out !== undefined || given("project") || given("name"))) {
+        throw new UsageError(
+          "--no-save writes no folder; it does not go with --out, --project or --name",
+        );
+      }
+      if (opts.out !== undefined && (given("project") || given("name"))) {
+        throw new UsageError(
+          "--out names the folder exactly; it does not go with --project or --name",
+        );
+      }
       const { runDetect } = await import("./detect_run.ts");
       await runDetect(inputs, {
         model: opts.model,
@@ -34,8 +64,17 @@ export function detectCommand() {
         maxDet: opts.maxDet,
         classes: opts.classes?.split(",").map((c) => c.trim()).filter((c) => c !== ""),
         json: opts.json ?? false,
-        out: opts.out,
+        save: !opts.save
+          ? { kind: "none" }
+          : opts.out !== undefined
+          ? { kind: "exact", dir: opts.out }
+          : { kind: "run", project: opts.project, name: opts.name ?? "predict" },
         cocoResults: opts.cocoResults,
+        draw: {
+          lineWidth: opts.lineWidth,
+          hideLabels: opts.hideLabels ?? false,
+          hideConf: opts.hideConf ?? false,
+        },
         quiet: opts.quiet ?? false,
       });
     });

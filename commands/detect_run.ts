@@ -2,6 +2,9 @@
  * The body of `ssd detect`, loaded lazily so `--help` stays instant. Each image is decoded,
  * detected and reported on its own: a broken image is one `error:` line on stderr, and the
  * others are still processed (exit code 1 at the end).
+ *
+ * Outputs go to a new run folder (`runs/detect/predict`, `predict2`, …), to exactly `--out`, or
+ * nowhere (`--no-save`). The speed line times every stage of the loop, drawing and writing too.
  */
 import { basename, extname, join } from "node:path";
 import { FileError, UsageError } from "../lib/errors.ts";
@@ -15,9 +18,18 @@ import {
   refuseOverwriting,
   writeFileAtomic,
 } from "../lib/io/atomic.ts";
+import { makeRunDir } from "../lib/io/run_dir.ts";
 import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
 import { xyxyToCoco } from "../lib/data/box_px.ts";
+import type { DrawOptions } from "../lib/data/draw.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
+import { JobProgress } from "./progress.ts";
+
+/** Where `ssd detect` writes drawn images and `detections.json`. */
+export type DetectSave =
+  | { kind: "none" }
+  | { kind: "exact"; dir: string }
+  | { kind: "run"; project: string; name: string };
 
 /** Parsed flags of `ssd detect`. */
 export interface DetectRunOptions {
@@ -29,8 +41,9 @@ export interface DetectRunOptions {
   maxDet?: number;
   classes?: string[];
   json: boolean;
-  out?: string;
+  save: DetectSave;
   cocoResults?: string;
+  draw: Pick<DrawOptions, "lineWidth" | "hideLabels" | "hideConf">;
   quiet: boolean;
 }
 
@@ -83,6 +96,40 @@ function outputName(file: string, used: Set<string>): string {
   return name;
 }
 
+/** Whether a folder exists and holds anything. */
+async function holdsFiles(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return true;
+  } catch { /* absent (or unreadable: makeOutputDir reports it) */ }
+  return false;
+}
+
+/** Milliseconds spent per stage over the images detected. */
+interface StageTotals {
+  decode: number;
+  pre: number;
+  infer: number;
+  post: number;
+  draw: number;
+  write: number;
+  n: number;
+}
+
+/** `speed: …` with every stage timed, per image, and the loop's wall time. */
+function speedLine(t: StageTotals, saved: boolean, seconds: number, engine: string): string {
+  const per = (v: number) => (v / t.n).toFixed(1);
+  const stages = [
+    `${per(t.decode)} ms decode`,
+    `${per(t.pre)} ms preprocess`,
+    `${per(t.infer)} ms inference`,
+    `${per(t.post)} ms postprocess`,
+    ...(saved ? [`${per(t.draw)} ms draw`, `${per(t.write)} ms write`] : []),
+  ];
+  const total = t.decode + t.pre + t.infer + t.post + t.draw + t.write;
+  return `speed: ${stages.join(", ")} per image; ${per(total)} ms in all ` +
+    `(${t.n} ${t.n === 1 ? "image" : "images"} in ${seconds.toFixed(1)} s, ${engine})`;
+}
+
 /** Runs detection over the inputs and writes/prints the results. */
 export async function runDetect(inputs: string[], opts: DetectRunOptions): Promise<void> {
   const { files, errors } = await expandInputs(inputs);
@@ -94,12 +141,14 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   }
   const used = new Set<string>();
   const drawnNames = files.map((file) => outputName(file, used));
+  const exact = opts.save.kind === "exact" ? opts.save.dir : undefined;
   refuseOverwriting(files, [
-    ...(opts.out ? [...drawnNames, "detections.json"].map((n) => join(opts.out!, n)) : []),
+    ...(exact ? [...drawnNames, "detections.json"].map((n) => join(exact, n)) : []),
     ...(opts.cocoResults ? [opts.cocoResults] : []),
-  ], opts.out ? [opts.out] : []);
+  ], exact ? [exact] : []);
   if (opts.cocoResults) await checkWritableFile(opts.cocoResults);
-  if (opts.out) await makeOutputDir(opts.out);
+  const reused = exact !== undefined && await holdsFiles(exact);
+  if (exact) await makeOutputDir(exact);
 
   const backend = await initBackend(opts.backend);
   const detector: Detector = await loadDetector(opts.model, { arch: opts.arch });
@@ -112,6 +161,22 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
         ` (it knows ${known.slice(0, 12).join(", ")}${known.length > 12 ? ", …" : ""})`,
     );
   }
+  // The run folder is claimed once the model is known to load, so a failed start leaves none.
+  let outDir = exact;
+  if (opts.save.kind === "run") {
+    try {
+      outDir = await makeRunDir(join(opts.save.project, "detect"), opts.save.name);
+    } catch (err) {
+      detector.dispose();
+      throw err;
+    }
+  }
+  if (reused && !opts.quiet) {
+    console.error(
+      `note: ${exact} already holds files; those of the same names are replaced ` +
+        "(without --out, each run gets its own folder under runs/detect)",
+    );
+  }
   const results: ImageResult[] = [];
   const cocoResults: { image_id: number; category_id: number; bbox: number[]; score: number }[] =
     [];
@@ -122,12 +187,18 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
         "in distinct numbers)",
     );
   }
-  const totals = { decode: 0, pre: 0, infer: 0, post: 0, n: 0 };
+  const totals: StageTotals = { decode: 0, pre: 0, infer: 0, post: 0, draw: 0, write: 0, n: 0 };
+  const progress = new JobProgress({
+    label: "detect",
+    unit: "images",
+    total: files.length,
+    quiet: opts.quiet,
+  });
   let failed = errors.length;
   try {
     for (const [index, file] of files.entries()) {
       try {
-        const t0 = performance.now();
+        let t0 = performance.now();
         const image = await readImage(file);
         totals.decode += performance.now() - t0;
         const detections = await detector.detect(image, {
@@ -140,7 +211,6 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
         totals.pre += t.preprocessMs;
         totals.infer += t.inferenceMs;
         totals.post += t.postprocessMs;
-        totals.n++;
         results.push({ image: file, width: image.width, height: image.height, detections });
         const id = imageIds[index];
         for (const d of detections) {
@@ -152,13 +222,16 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
           });
         }
         if (!opts.json) {
-          console.log(`${file}: ${detections.length} ${plural(detections.length)}`);
-          for (const d of detections) {
-            const box = d.bbox.map((v) => v.toFixed(1)).join(", ");
-            console.log(`  ${d.class} ${d.score.toFixed(3)} [${box}]`);
-          }
+          progress.print(() => {
+            console.log(`${file}: ${detections.length} ${plural(detections.length)}`);
+            for (const d of detections) {
+              const box = d.bbox.map((v) => v.toFixed(1)).join(", ");
+              console.log(`  ${d.class} ${d.score.toFixed(3)} [${box}]`);
+            }
+          });
         }
-        if (opts.out) {
+        if (outDir !== undefined) {
+          t0 = performance.now();
           const drawn = await drawDetections(
             image,
             detections.map((d) => ({
@@ -167,38 +240,43 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
               score: d.score,
               classIndex: d.label,
             })),
+            opts.draw,
           );
-          await writeFileAtomic(join(opts.out, drawnNames[index]), await encodePng(drawn));
+          const t1 = performance.now();
+          totals.draw += t1 - t0;
+          await writeFileAtomic(join(outDir, drawnNames[index]), await encodePng(drawn));
+          totals.write += performance.now() - t1;
         }
+        totals.n++;
       } catch (err) {
         failed++;
-        if (err instanceof FileError) console.error(`error: ${err.file}: ${err.reason}`);
-        else console.error(`error: ${file}: ${err instanceof Error ? err.message : err}`);
+        progress.print(() => {
+          if (err instanceof FileError) console.error(`error: ${err.file}: ${err.reason}`);
+          else console.error(`error: ${file}: ${err instanceof Error ? err.message : err}`);
+        });
       }
+      progress.tick();
     }
   } finally {
+    progress.stop();
     detector.dispose();
   }
 
   if (opts.json) console.log(toJson(results));
-  if (opts.out) await writeFileAtomic(join(opts.out, "detections.json"), toJson(results) + "\n");
+  if (outDir !== undefined) {
+    await writeFileAtomic(join(outDir, "detections.json"), toJson(results) + "\n");
+  }
   if (opts.cocoResults) {
     await writeFileAtomic(opts.cocoResults, JSON.stringify(cocoResults) + "\n");
   }
   if (!opts.quiet && totals.n > 0) {
-    const per = (v: number) => (v / totals.n).toFixed(1);
-    console.error(
-      `speed: ${per(totals.decode)} ms decode, ${per(totals.pre)} ms preprocess, ` +
-        `${per(totals.infer)} ms inference, ${per(totals.post)} ms postprocess per image ` +
-        `(${totals.n} ${
-          totals.n === 1 ? "image" : "images"
-        }, ${detector.config.name} on ${backend.name}` +
-        `${backend.name === "wasm" ? ` ×${backend.threads} threads` : ""})`,
-    );
-    if (opts.out) {
-      const drawn = totals.n === 1 ? "1 drawn image" : `${totals.n} drawn images`;
-      console.error(`wrote ${drawn} and detections.json to ${opts.out}`);
-    }
+    const engine = `${detector.config.name} on ${backend.name}` +
+      `${backend.name === "wasm" ? ` ×${backend.threads} threads` : ""}`;
+    console.error(speedLine(totals, outDir !== undefined, progress.seconds, engine));
+  }
+  if (!opts.quiet && outDir !== undefined) {
+    const drawn = totals.n === 1 ? "1 drawn image" : `${totals.n} drawn images`;
+    console.error(`wrote ${drawn} and detections.json to ${outDir}`);
   }
   if (failed > 0) Deno.exitCode = 1;
 }

@@ -11,8 +11,14 @@ export interface CliResult {
 }
 
 /** Spawns `deno run <the permissions of deno task ssd> main.ts …args`. */
-export async function ssd(...args: string[]): Promise<CliResult> {
+export function ssd(...args: string[]): Promise<CliResult> {
+  return ssdIn(undefined, ...args);
+}
+
+/** {@link ssd} run in the folder `cwd` (where a default `runs/` folder goes). */
+export async function ssdIn(cwd: string | undefined, ...args: string[]): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
+    cwd,
     args: [
       "run",
       "--allow-read",

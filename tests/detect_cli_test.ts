@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
-import { oneLineError, ssd } from "./cli.ts";
+import { oneLineError, ssd, ssdIn } from "./cli.ts";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const samples = join(root, "samples");
 
 Deno.test("ssd detect --json prints the DESIGN.md schema in pixels", async () => {
-  const r = await ssd("detect", join(samples, "pair.jpg"), "--json", "--backend", "wasm");
+  const r = await ssd(
+    "detect",
+    join(samples, "pair.jpg"),
+    "--json",
+    "--backend",
+    "wasm",
+    "--no-save",
+  );
   assert.equal(r.code, 0, r.stderr);
   const results = JSON.parse(r.stdout);
   assert.equal(results.length, 1);
@@ -21,10 +28,12 @@ Deno.test("ssd detect --json prints the DESIGN.md schema in pixels", async () =>
     const [x1, y1, x2, y2] = d.bbox;
     assert.ok(0 <= x1 && x1 < x2 && x2 <= 450 && 0 <= y1 && y1 < y2 && y2 <= 344, `${d.bbox}`);
   }
+  // Nothing saved: no drawing or writing to time, and no folder to name.
   assert.match(
     r.stderr,
-    /speed: .* ms decode, .* ms preprocess, .* ms inference, .* ms postprocess per image/,
+    /speed: .* ms decode, .* ms preprocess, .* ms inference, .* ms postprocess per image; /,
   );
+  assert.doesNotMatch(r.stderr, /draw|wrote/);
 });
 
 Deno.test("ssd detect --out writes drawn PNGs, detections.json and COCO results", async () => {
@@ -78,6 +87,7 @@ Deno.test("ssd detect reports broken inputs in one line each and still processes
     locked,
     join(samples, "pair.jpg"),
     "--json",
+    "--no-save",
   );
   await Deno.chmod(locked, 0o755);
   assert.equal(r.code, 1);
@@ -145,7 +155,7 @@ Deno.test("ssd detect refuses outputs that would overwrite an input image (exit 
 });
 
 Deno.test("ssd detect --quiet keeps the results on stdout and silences stderr", async () => {
-  const r = await ssd("detect", join(samples, "pair.jpg"), "--quiet");
+  const r = await ssd("detect", join(samples, "pair.jpg"), "--quiet", "--no-save");
   assert.equal(r.code, 0);
   assert.equal(r.stderr, "");
   assert.match(r.stdout, /pair\.jpg: 2 detections/);
@@ -180,4 +190,125 @@ Deno.test("ssd detect refuses outputs that clash with each other or mix with the
   assert.equal(early.code, 1);
   assert.equal(early.stdout, "");
   assert.match(early.stderr, /^error: .*no\/r\.json: cannot write: its folder does not exist\n$/);
+});
+
+/** Every file under `dir` (relative paths) with its bytes. */
+async function snapshot(dir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  const walk = async (sub: string) => {
+    for await (const e of Deno.readDir(join(dir, sub))) {
+      const rel = sub === "" ? e.name : `${sub}/${e.name}`;
+      if (e.isDirectory) await walk(rel);
+      else files.set(rel, await Deno.readFile(join(dir, rel)));
+    }
+  };
+  await walk("");
+  return files;
+}
+
+Deno.test("ssd detect saves to runs/detect/predict, then predict2, never over an earlier run", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    const first = await ssdIn(cwd, "detect", join(samples, "pair.jpg"), "--json");
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(
+      first.stderr,
+      /^wrote 1 drawn image and detections\.json to runs\/detect\/predict$/m,
+    );
+    const before = await snapshot(cwd);
+    assert.deepEqual([...before.keys()].sort(), [
+      "runs/detect/predict/detections.json",
+      "runs/detect/predict/pair.png",
+    ]);
+    assert.deepEqual(
+      JSON.parse(new TextDecoder().decode(before.get("runs/detect/predict/detections.json"))),
+      JSON.parse(first.stdout),
+    );
+    const second = await ssdIn(cwd, "detect", join(samples, "faces.jpg"), "--hide-conf");
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stderr,
+      /^wrote 1 drawn image and detections\.json to runs\/detect\/predict2$/m,
+    );
+    const after = await snapshot(cwd);
+    for (const [file, bytes] of before) assert.deepEqual(after.get(file), bytes, `${file} kept`);
+    assert.ok(after.has("runs/detect/predict2/faces.png"));
+    assert.ok(!after.has("runs/detect/predict/faces.png"));
+    // --project and --name choose the folder; the name increments the same way.
+    for (const expected of ["mine/detect/try", "mine/detect/try2"]) {
+      const r = await ssdIn(
+        cwd,
+        "detect",
+        join(samples, "pair.jpg"),
+        "--project",
+        "mine",
+        "--name",
+        "try",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`to ${expected}$`, "m"));
+    }
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("ssd detect --no-save writes nothing; it does not go with --out", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    const r = await ssdIn(cwd, "detect", join(samples, "pair.jpg"), "--no-save");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /pair\.jpg: 2 detections/);
+    assert.deepEqual([...Deno.readDirSync(cwd)], []);
+    const both = await ssdIn(cwd, "detect", join(samples, "pair.jpg"), "--no-save", "--out", "o");
+    assert.equal(both.code, 2);
+    oneLineError(both.stderr, /^error: --no-save writes no folder/);
+    const named = await ssdIn(
+      cwd,
+      "detect",
+      join(samples, "pair.jpg"),
+      "--out",
+      "o",
+      "--name",
+      "x",
+    );
+    assert.equal(named.code, 2);
+    oneLineError(named.stderr, /^error: --out names the folder exactly/);
+    assert.deepEqual([...Deno.readDirSync(cwd)], []);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("ssd detect's speed line times drawing and writing, and its stages add up to the run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await ssd(
+      "detect",
+      join(samples, "crowd.jpg"),
+      join(samples, "pair.jpg"),
+      "--out",
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const m = r.stderr.match(
+      /speed: ([\d.]+) ms decode, ([\d.]+) ms preprocess, ([\d.]+) ms inference, ([\d.]+) ms postprocess, ([\d.]+) ms draw, ([\d.]+) ms write per image; ([\d.]+) ms in all \(2 images in ([\d.]+) s, /,
+    );
+    assert.ok(m, r.stderr);
+    const stages = m.slice(1, 7).map(Number), all = Number(m[7]), seconds = Number(m[8]);
+    assert.ok(stages[4] > 0 && stages[5] > 0, "drawing and writing are timed");
+    assert.ok(Math.abs(stages.reduce((a, b) => a + b, 0) - all) < 0.5, `${stages} vs ${all}`);
+    // The stages cover the loop: what the line says per image is what the images took.
+    const loopMs = 1000 * seconds / 2;
+    assert.ok(all <= loopMs + 60 && all >= 0.8 * loopMs, `${all} ms per image, ${seconds} s for 2`);
+    // A second run into the same --out says that it replaces files there.
+    const again = await ssd("detect", join(samples, "pair.jpg"), "--out", dir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      /^note: .* already holds files; those of the same names are replaced/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -27,6 +27,7 @@ async function recall(root: string, set: string | undefined, model: string, scor
     "--score",
     score,
     "-q",
+    "--no-save",
   );
   assert.equal(r.code, 0, r.stderr);
   const found = new Map((JSON.parse(r.stdout) as Found[]).map((f) => [f.image, f.detections]));

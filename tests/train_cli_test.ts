@@ -51,6 +51,7 @@ Deno.test("ssd train writes a runs folder, never over an earlier run, and its we
     "--json",
     "--score",
     "0.01",
+    "--no-save",
   );
   assert.equal(det.code, 0, det.stderr);
   const found = JSON.parse(det.stdout)[0].detections;

@@ -1,13 +1,15 @@
 /**
  * Drawing detections on images: a coloured frame per box and a filled tag with readable text
- * (`face 0.98`), sized from the image so labels read the same on a thumbnail and a 4K photo.
- * Text is rendered with imagescript from DejaVu Sans Bold, shipped in `assets/fonts/`.
+ * (`face 0.98`), sized from the image so labels read the same on a thumbnail and a 4K photo,
+ * and placed off the objects where there is room (`label_place.ts`). Text is rendered with
+ * imagescript from DejaVu Sans Bold, shipped in `assets/fonts/`.
  *
  * @module
  */
-import { Image } from "imagescript";
+import type { Image } from "imagescript";
 import type { RgbImage } from "./types.ts";
 import { renderText } from "./text.ts";
+import { placeTags, type TagRect } from "./label_place.ts";
 
 /** One box to draw. */
 export interface DrawBox {
@@ -25,8 +27,12 @@ export interface DrawBox {
 export interface DrawOptions {
   /** Frame thickness in pixels; default `max(2, round(s / 200))`. */
   lineWidth?: number;
-  /** Text height in pixels; default `clamp(round(s / 30), 11, 40)`. */
+  /** Text height in pixels; default `clamp(round(s / 32), 10, 40)`. */
   fontSize?: number;
+  /** Frames only, no tags. */
+  hideLabels?: boolean;
+  /** Tags without the score (`face` instead of `face 0.98`). */
+  hideConf?: boolean;
 }
 
 /** Distinct, saturated colours (Tableau 10) for classes; text goes white or black on them. */
@@ -95,16 +101,59 @@ export function blendText(img: RgbImage, text: Image, left: number, top: number)
   }
 }
 
+/** The smallest tag text drawn when tags are shrunk to fit a crowded picture. */
+const MIN_FONT = 10;
+
+function boxAreaOf([x1, y1, x2, y2]: readonly number[]): number {
+  return Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+}
+
+/** Renders every box's tag text at one size and places the tags. */
+async function layTags(
+  img: RgbImage,
+  boxes: DrawBox[],
+  size: number,
+  hideConf: boolean,
+): Promise<{ texts: Image[]; places: TagRect[]; pad: number }> {
+  const pad = Math.max(1, Math.round(size / 8));
+  const rendered = new Map<string, Image>();
+  const texts: Image[] = [];
+  for (const box of boxes) {
+    const rgb = colourOf(box);
+    const label = box.score === undefined || hideConf
+      ? box.label
+      : `${box.label} ${box.score.toFixed(2)}`;
+    const luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
+    const ink = luma > 128 ? 0x000000ff : 0xffffffff;
+    const key = `${ink}:${label}`;
+    let text = rendered.get(key);
+    if (text === undefined) {
+      text = await renderText(label, size, ink);
+      rendered.set(key, text);
+    }
+    texts.push(text);
+  }
+  const places = placeTags(
+    boxes.map((b) => b.bboxPx),
+    texts.map((t) => ({ width: t.width + 2 * pad, height: t.height + 2 * pad })),
+    img,
+  );
+  return { texts, places, pad };
+}
+
 /**
  * Draws boxes with labelled tags on a copy of an image.
  *
- * Each box gets a frame in its class colour and, above its top-left corner (inside the box
- * when there is no room above), a tag filled with the same colour holding `label score`.
+ * Each box gets a frame in its class colour (inside the box's edges) and a tag filled with the
+ * same colour holding `label score`, placed by `placeTags`: above the box, else below it, else
+ * inside its top edge, where it covers the fewest other boxes and tags. Tags are placed in the
+ * order of the boxes (give them by score, best first) and drawn after every frame.
  *
  * @param img HWC RGB u8 (not modified)
  * @param boxes boxes in pixels of `img`
- * @param opts line width and font size (defaults scale with the image)
+ * @param opts line width, font size (defaults scale with the image), tags without scores or none
  * @returns a new image with the drawing
+ * @throws RangeError for a line width or font size that is not a positive number
  *
  * @example
  * ```ts
@@ -123,17 +172,16 @@ export async function drawDetections(
   boxes: DrawBox[],
   opts: DrawOptions = {},
 ): Promise<RgbImage> {
-  const out: RgbImage = { width: img.width, height: img.height, data: img.data.slice() };
-  if (boxes.length === 0) return out;
   const short = Math.min(img.width, img.height);
   const line = opts.lineWidth ?? Math.max(2, Math.round(short / 200));
-  const size = opts.fontSize ?? Math.min(40, Math.max(11, Math.round(short / 30)));
+  const size = opts.fontSize ?? Math.min(40, Math.max(10, Math.round(short / 32)));
   for (const [name, v] of [["lineWidth", line], ["fontSize", size]] as const) {
     if (!(v > 0) || !Number.isFinite(v)) {
       throw new RangeError(`Cannot draw detections: ${name} must be > 0, got ${v}`);
     }
   }
-  const rendered = new Map<string, Image>();
+  const out: RgbImage = { width: img.width, height: img.height, data: img.data.slice() };
+  if (boxes.length === 0) return out;
   // Frames first, then tags, so a neighbour's frame never crosses a tag's text.
   for (const box of boxes) {
     const [x1, y1, x2, y2] = box.bboxPx;
@@ -143,24 +191,26 @@ export async function drawDetections(
     fillRect(out, x1, y1, x1 + line, y2, rgb);
     fillRect(out, x2 - line, y1, x2, y2, rgb);
   }
-  for (const box of boxes) {
-    const [x1, y1] = box.bboxPx;
-    const rgb = colourOf(box);
-    const label = box.score === undefined ? box.label : `${box.label} ${box.score.toFixed(2)}`;
-    const luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
-    const ink = luma > 128 ? 0x000000ff : 0xffffffff;
-    const key = `${ink}:${label}`;
-    let text = rendered.get(key);
-    if (text === undefined) {
-      text = await renderText(label, size, ink);
-      rendered.set(key, text);
-    }
-    const pad = Math.max(1, Math.round(size / 6));
-    const tagW = text.width + 2 * pad, tagH = text.height + 2 * pad;
-    const left = Math.max(0, Math.min(Math.round(x1), img.width - tagW));
-    const top = y1 - tagH >= 0 ? Math.round(y1 - tagH) : Math.max(0, Math.round(y1));
-    fillRect(out, left, top, left + tagW, top + tagH, rgb);
-    blendText(out, text, left + pad, top + pad);
+  if (opts.hideLabels) return out;
+  // The image's size gives the tag text's size; where tags would cover more than 5% of the
+  // boxes, smaller sizes are tried, down to 10 px (a crowd of small faces).
+  const sizes = [size];
+  if (opts.fontSize === undefined) {
+    for (let s = Math.floor(size * 0.85); s > MIN_FONT; s = Math.floor(s * 0.85)) sizes.push(s);
+    if (size > MIN_FONT) sizes.push(MIN_FONT);
+  }
+  const boxArea = boxes.reduce((s, b) => s + boxAreaOf(b.bboxPx), 0);
+  let tags: { texts: Image[]; places: TagRect[]; pad: number } | undefined;
+  for (const s of sizes) {
+    tags = await layTags(img, boxes, s, opts.hideConf ?? false);
+    const cost = tags.places.reduce((c, p) => c + p.cost, 0);
+    if (cost <= 0.05 * boxArea) break;
+  }
+  const { texts, places, pad } = tags!;
+  for (const [i, box] of boxes.entries()) {
+    const { left, top, width, height } = places[i];
+    fillRect(out, left, top, left + width, top + height, colourOf(box));
+    blendText(out, texts[i], left + pad, top + pad);
   }
   return out;
 }
