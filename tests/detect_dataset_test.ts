@@ -26,6 +26,7 @@ function spied(model: SsdModel) {
   const calls = { training: [] as (boolean | undefined)[], disposed: 0 };
   const spy: SsdModel = {
     config: model.config,
+    graph: model.graph,
     params: model.params,
     predict: (images, opts) => {
       calls.training.push(opts?.training);

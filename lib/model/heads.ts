@@ -1,6 +1,7 @@
 /**
  * SSD prediction heads: one conv per source map for the class scores ((C)·A filters) and one
- * for the box offsets (4·A filters), flattened in prior order (layer, row, column, anchor).
+ * for the box offsets (4·A filters), flattened in prior order (layer, row, column, anchor) by a
+ * `flattenHead` node.
  *
  * torchvision views a head output `[B, A·K, H, W]` as `[B, A, K, H, W]`, permutes it to
  * `[B, H, W, A, K]` and reshapes to `[B, H·W·A, K]`; in NHWC the same order is a plain reshape
@@ -9,23 +10,28 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { flattenHead } from "./heads.ts";
- * await tf.setBackend("cpu");
- * // One 1×2 map, A = 2 anchors, K = 2 columns: channels (a0k0, a0k1, a1k0, a1k1) per cell.
- * const y = tf.tensor4d([0, 1, 2, 3, 4, 5, 6, 7], [1, 1, 2, 4]);
- * const flat = flattenHead([y], 2);
- * assert.deepEqual(flat.shape, [1, 4, 2]);
- * assert.deepEqual(Array.from(flat.dataSync()), [0, 1, 2, 3, 4, 5, 6, 7]);
- * tf.dispose([y, flat]);
+ * import { GraphBuilder } from "./graph.ts";
+ * import { ssdHead } from "./heads.ts";
+ * const g = new GraphBuilder();
+ * const head = ssdHead(g, { inChannels: [3], anchors: [2], numClasses: 5 });
+ * const { locPred, clsLogits } = head([g.input]);
+ * const graph = g.finish({ arch: "demo", imageSize: [4, 4], sources: [g.input], locPred, clsLogits });
+ * assert.deepEqual(graph.params.map((p) => p.name), [
+ *   "head.classification_head.module_list.0.weight",
+ *   "head.classification_head.module_list.0.bias",
+ *   "head.regression_head.module_list.0.weight",
+ *   "head.regression_head.module_list.0.bias",
+ * ]);
+ * assert.deepEqual(graph.nodes[clsLogits], { op: "flattenHead", inputs: [3], columns: 5 });
  * ```
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import { batchNorm, conv2d, type Layer, relu6, sequential } from "./layers.ts";
-import type { Init, ParamStore } from "./params.ts";
+import type * as tf from "@tensorflow/tfjs-core";
+import type { Ref } from "./graph_ir.ts";
+import type { GraphBuilder } from "./graph.ts";
+import { activation, batchNorm, conv2d, type Layer, sequential } from "./layers.ts";
+import type { Init } from "./params.ts";
 
 /** Raw head outputs in prior order. */
 export interface HeadOutputs {
@@ -33,12 +39,6 @@ export interface HeadOutputs {
   locPred: tf.Tensor3D;
   /** `[B, P, C]` class logits, background at 0. */
   clsLogits: tf.Tensor3D;
-}
-
-/** Per-level head outputs `[B, H, W, A·K]` → `[B, Σ H·W·A, K]`. */
-export function flattenHead(outputs: tf.Tensor4D[], columns: number): tf.Tensor3D {
-  const flat = outputs.map((y) => tf.reshape(y, [y.shape[0], -1, columns]) as tf.Tensor3D);
-  return flat.length === 1 ? flat[0] : tf.concat(flat, 1);
 }
 
 /** What a head needs to know about its inputs. */
@@ -51,21 +51,37 @@ export interface HeadSpec {
   numClasses: number;
 }
 
-/** A whole network: normalized NHWC images → source maps (to check their sizes) and raw outputs. */
-export type Network = (
-  x: tf.Tensor4D,
-  training: boolean,
-) => HeadOutputs & { sources: tf.Tensor4D[] };
+/** A head: source maps → the refs of `[B, P, 4]` offsets and `[B, P, C]` logits. */
+export type Head = (maps: Ref[]) => { locPred: Ref; clsLogits: Ref };
 
-/** A head: source maps → raw outputs. */
-export type Head = (maps: tf.Tensor4D[], training: boolean) => HeadOutputs;
-
-/** Applies per-level classification and regression layers and flattens them. */
-export function composeHead(cls: Layer[], reg: Layer[], numClasses: number): Head {
-  return (maps, training) => ({
-    locPred: flattenHead(maps.map((m, i) => reg[i](m, training)), 4),
-    clsLogits: flattenHead(maps.map((m, i) => cls[i](m, training)), numClasses),
-  });
+/**
+ * Applies per-level classification and regression layers and flattens them (regression
+ * first, as torchvision's `SSDHead.forward` runs them).
+ */
+export function composeHead(
+  g: GraphBuilder,
+  layers: { cls: Layer[]; reg: Layer[] },
+  numClasses: number,
+): Head {
+  const { cls, reg } = layers;
+  return (maps) => {
+    if (maps.length !== cls.length || maps.length !== reg.length) {
+      throw new RangeError(
+        `Cannot apply head: expected ${cls.length} source maps, got ${maps.length}`,
+      );
+    }
+    const locPred = g.node({
+      op: "flattenHead",
+      inputs: maps.map((m, i) => reg[i](m)),
+      columns: 4,
+    });
+    const clsLogits = g.node({
+      op: "flattenHead",
+      inputs: maps.map((m, i) => cls[i](m)),
+      columns: numClasses,
+    });
+    return { locPred, clsLogits };
+  };
 }
 
 /**
@@ -73,11 +89,11 @@ export function composeHead(cls: Layer[], reg: Layer[], numClasses: number): Hea
  * `head.classification_head.module_list.{i}` and `head.regression_head.module_list.{i}`,
  * xavier-uniform weights and zero biases.
  */
-export function ssdHead(store: ParamStore, spec: HeadSpec): Head {
+export function ssdHead(g: GraphBuilder, spec: HeadSpec): Head {
   const init: Init = { kind: "xavierUniform" };
   const build = (prefix: string, columns: number) =>
     spec.inChannels.map((ch, i) =>
-      conv2d(store, `${prefix}.module_list.${i}`, {
+      conv2d(g, `${prefix}.module_list.${i}`, {
         inChannels: ch,
         outChannels: columns * spec.anchors[i],
         kernel: 3,
@@ -87,7 +103,7 @@ export function ssdHead(store: ParamStore, spec: HeadSpec): Head {
     );
   const cls = build("head.classification_head", spec.numClasses);
   const reg = build("head.regression_head", 4);
-  return composeHead(cls, reg, spec.numClasses);
+  return composeHead(g, { cls, reg }, spec.numClasses);
 }
 
 /**
@@ -95,13 +111,13 @@ export function ssdHead(store: ParamStore, spec: HeadSpec): Head {
  * (`module_list.{i}.0.{0,1}`) then a 1×1 conv with bias (`module_list.{i}.1`); weights
  * N(0, 0.03).
  */
-export function ssdliteHead(store: ParamStore, spec: HeadSpec & { eps: number }): Head {
+export function ssdliteHead(g: GraphBuilder, spec: HeadSpec & { eps: number }): Head {
   const init: Init = { kind: "normal", std: 0.03 };
   const build = (prefix: string, columns: number) =>
     spec.inChannels.map((ch, i) => {
       const p = `${prefix}.module_list.${i}`;
       return sequential(
-        conv2d(store, `${p}.0.0`, {
+        conv2d(g, `${p}.0.0`, {
           inChannels: ch,
           outChannels: ch,
           kernel: 3,
@@ -110,9 +126,9 @@ export function ssdliteHead(store: ParamStore, spec: HeadSpec & { eps: number })
           bias: false,
           init,
         }),
-        batchNorm(store, `${p}.0.1`, { channels: ch, eps: spec.eps, momentum: 0.03 }),
-        relu6,
-        conv2d(store, `${p}.1`, {
+        batchNorm(g, `${p}.0.1`, { channels: ch, eps: spec.eps, momentum: 0.03 }),
+        activation(g, "relu6"),
+        conv2d(g, `${p}.1`, {
           inChannels: ch,
           outChannels: columns * spec.anchors[i],
           kernel: 1,
@@ -122,5 +138,5 @@ export function ssdliteHead(store: ParamStore, spec: HeadSpec & { eps: number })
     });
   const cls = build("head.classification_head", spec.numClasses);
   const reg = build("head.regression_head", 4);
-  return composeHead(cls, reg, spec.numClasses);
+  return composeHead(g, { cls, reg }, spec.numClasses);
 }

@@ -19,32 +19,20 @@
  */
 import type { ModelConfig } from "../config.ts";
 import { boxesPerCell, numClasses } from "../config.ts";
-import * as tf from "@tensorflow/tfjs-core";
-import {
-  batchNorm,
-  conv2d,
-  hardSwish,
-  type Layer,
-  relu6,
-  sequential,
-  squeezeExcite,
-} from "./layers.ts";
-import type { Init, ParamStore } from "./params.ts";
-import { type Network, ssdliteHead } from "./heads.ts";
+import type { GraphBuilder, NetworkOutputs } from "./graph.ts";
+import { activation, batchNorm, conv2d, type Layer, sequential, squeezeExcite } from "./layers.ts";
+import type { Init } from "./params.ts";
+import { ssdliteHead } from "./heads.ts";
 
 const EPS = 0.001; // torchvision ssdlite: BatchNorm2d(eps=0.001, momentum=0.03)
 const INIT: Init = { kind: "normal", std: 0.03 };
 
 type Act = "RE" | "HS" | "RE6" | null;
-const ACTS: Record<Exclude<Act, null>, Layer> = {
-  RE: (x) => tf.relu(x),
-  HS: hardSwish,
-  RE6: relu6,
-};
+const ACTS = { RE: "relu", HS: "hardSwish", RE6: "relu6" } as const;
 
 /** torchvision `Conv2dNormActivation`: `{name}.0` conv (no bias, padding (k−1)/2), `{name}.1` BN, act. */
 function convBnAct(
-  store: ParamStore,
+  g: GraphBuilder,
   name: string,
   spec: {
     inChannels: number;
@@ -56,15 +44,15 @@ function convBnAct(
   act: Act,
 ): Layer {
   const layers = [
-    conv2d(store, `${name}.0`, {
+    conv2d(g, `${name}.0`, {
       ...spec,
       padding: (spec.kernel - 1) / 2,
       bias: false,
       init: INIT,
     }),
-    batchNorm(store, `${name}.1`, { channels: spec.outChannels, eps: EPS, momentum: 0.03 }),
+    batchNorm(g, `${name}.1`, { channels: spec.outChannels, eps: EPS, momentum: 0.03 }),
   ];
-  if (act) layers.push(ACTS[act]);
+  if (act) layers.push(activation(g, ACTS[act]));
   return sequential(...layers);
 }
 
@@ -102,7 +90,7 @@ const LARGE_REDUCED: Bneck[] = [
  * depthwise, SE, project. Returns the layers with their child index so C4 can be split.
  */
 function invertedResidualParts(
-  store: ParamStore,
+  g: GraphBuilder,
   childName: (j: number) => string,
   row: Bneck,
 ): Layer[] {
@@ -111,12 +99,12 @@ function invertedResidualParts(
   let j = 0;
   if (exp !== inC) {
     parts.push(
-      convBnAct(store, childName(j++), { inChannels: inC, outChannels: exp, kernel: 1 }, act),
+      convBnAct(g, childName(j++), { inChannels: inC, outChannels: exp, kernel: 1 }, act),
     );
   }
   parts.push(
     convBnAct(
-      store,
+      g,
       childName(j++),
       { inChannels: exp, outChannels: exp, kernel, stride, depthwise: true },
       act,
@@ -124,7 +112,7 @@ function invertedResidualParts(
   );
   if (se) {
     parts.push(
-      squeezeExcite(store, childName(j++), {
+      squeezeExcite(g, childName(j++), {
         channels: exp,
         squeeze: makeDivisible(exp / 4),
         init: INIT,
@@ -132,27 +120,27 @@ function invertedResidualParts(
     );
   }
   parts.push(
-    convBnAct(store, childName(j++), { inChannels: exp, outChannels: out, kernel: 1 }, null),
+    convBnAct(g, childName(j++), { inChannels: exp, outChannels: out, kernel: 1 }, null),
   );
   return parts;
 }
 
 /** An `InvertedResidual` block with its residual connection (stride 1, in = out). */
-function invertedResidual(store: ParamStore, prefix: string, row: Bneck): Layer {
-  const body = sequential(...invertedResidualParts(store, (j) => `${prefix}.block.${j}`, row));
+function invertedResidual(g: GraphBuilder, prefix: string, row: Bneck): Layer {
+  const body = sequential(...invertedResidualParts(g, (j) => `${prefix}.block.${j}`, row));
   const residual = row[6] === 1 && row[0] === row[3];
-  return (x, training) => residual ? tf.add(x, body(x, training)) : body(x, training);
+  return residual ? (x) => g.node({ op: "add", inputs: [x, body(x)] }) : body;
 }
 
-/** Builds SSDLite320-MobileNetV3-Large for `cfg` (6 source maps) in `store`. */
-export function buildMobilenetSsdlite(store: ParamStore, cfg: ModelConfig): Network {
+/** Describes SSDLite320-MobileNetV3-Large for `cfg` (6 source maps) in `g`. */
+export function describeMobilenetSsdlite(g: GraphBuilder, cfg: ModelConfig): NetworkOutputs {
   if (cfg.priors.layers.length !== 6) {
     throw new RangeError(
       `Cannot build SSDLite "${cfg.name}": expected 6 source maps, got ${cfg.priors.layers.length}`,
     );
   }
   const f0: Layer[] = [
-    convBnAct(store, "backbone.features.0.0", {
+    convBnAct(g, "backbone.features.0.0", {
       inChannels: 3,
       outChannels: 16,
       kernel: 3,
@@ -160,22 +148,22 @@ export function buildMobilenetSsdlite(store: ParamStore, cfg: ModelConfig): Netw
     }, "HS"),
   ];
   for (let i = 1; i <= 12; i++) {
-    f0.push(invertedResidual(store, `backbone.features.0.${i}`, LARGE_REDUCED[i - 1]));
+    f0.push(invertedResidual(g, `backbone.features.0.${i}`, LARGE_REDUCED[i - 1]));
   }
   // C4 is split after its expansion conv: features.0.13 = block[0], features.1.0 = block[1:]
   // (nn.Sequential slicing keeps the child names 1, 2, 3).
   const c4 = invertedResidualParts(
-    store,
+    g,
     (j) => j === 0 ? "backbone.features.0.13" : `backbone.features.1.0.${j}`,
     LARGE_REDUCED[12],
   );
   const features0 = sequential(...f0, c4[0]);
   const features1 = sequential(
     ...c4.slice(1),
-    invertedResidual(store, "backbone.features.1.1", LARGE_REDUCED[13]),
-    invertedResidual(store, "backbone.features.1.2", LARGE_REDUCED[14]),
+    invertedResidual(g, "backbone.features.1.1", LARGE_REDUCED[13]),
+    invertedResidual(g, "backbone.features.1.2", LARGE_REDUCED[14]),
     convBnAct(
-      store,
+      g,
       "backbone.features.1.3",
       { inChannels: 80, outChannels: 480, kernel: 1 },
       "HS",
@@ -186,31 +174,29 @@ export function buildMobilenetSsdlite(store: ParamStore, cfg: ModelConfig): Netw
     const p = `backbone.extra.${k}`;
     const mid = out / 2;
     return sequential(
-      convBnAct(store, `${p}.0`, { inChannels: inC, outChannels: mid, kernel: 1 }, "RE6"),
-      convBnAct(store, `${p}.1`, {
+      convBnAct(g, `${p}.0`, { inChannels: inC, outChannels: mid, kernel: 1 }, "RE6"),
+      convBnAct(g, `${p}.1`, {
         inChannels: mid,
         outChannels: mid,
         kernel: 3,
         stride: 2,
         depthwise: true,
       }, "RE6"),
-      convBnAct(store, `${p}.2`, { inChannels: mid, outChannels: out, kernel: 1 }, "RE6"),
+      convBnAct(g, `${p}.2`, { inChannels: mid, outChannels: out, kernel: 1 }, "RE6"),
     );
   });
-  const head = ssdliteHead(store, {
+  const head = ssdliteHead(g, {
     inChannels: [672, 480, 512, 256, 256, 128],
     anchors: boxesPerCell(cfg),
     numClasses: numClasses(cfg),
     eps: EPS,
   });
-  return (x, training) => {
-    const sources = [features0(x, training)];
-    let h = features1(sources[0], training);
+  const sources = [features0(g.input)];
+  let h = features1(sources[0]);
+  sources.push(h);
+  for (const block of extras) {
+    h = block(h);
     sources.push(h);
-    for (const block of extras) {
-      h = block(h, training);
-      sources.push(h);
-    }
-    return { sources, ...head(sources, training) };
-  };
+  }
+  return { sources, ...head(sources) };
 }

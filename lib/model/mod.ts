@@ -1,6 +1,7 @@
 /**
  * SSD networks in tfjs with PyTorch state-dict names: SSD300/512 on VGG16, SSDLite320 on
- * MobileNetV3-Large, the small `tiny` model, UltraFace slim and RFB.
+ * MobileNetV3-Large, the small `tiny` model, UltraFace slim and RFB. Each network is described
+ * once as a layer graph (`describeNetwork`), which `runGraph` runs and the exporters walk.
  *
  * @example
  * ```ts
@@ -18,5 +19,9 @@
  * @module
  */
 export { buildModel, type SsdModel } from "./ssd.ts";
+export { describeNetwork } from "./network.ts";
+export { graphShapes } from "./graph_shapes.ts";
+export { createParamStore, runGraph } from "./run_graph.ts";
+export type { GraphNode, NetworkGraph, ParamSpec } from "./graph_ir.ts";
 export { inferConfig, loadModel, resolveConfig, shippedWeightsPath } from "./load.ts";
 export type { HeadOutputs } from "./heads.ts";

@@ -1,6 +1,7 @@
 /**
- * The composed SSD model: a network built from a {@linkcode ModelConfig}, its parameters under
- * PyTorch state-dict names, and the state-dict round trip.
+ * The composed SSD model: the layer graph of a {@linkcode ModelConfig} (`describeNetwork`), its
+ * parameters as variables under PyTorch state-dict names, the graph run by `runGraph`, and the
+ * state-dict round trip.
  *
  * @example
  * ```ts
@@ -24,17 +25,17 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ModelConfig } from "../config.ts";
 import type { StateDict, TensorData } from "../io/state_dict.ts";
-import type { Network } from "./heads.ts";
-import { type Layout, ParamStore } from "./params.ts";
-import { buildVggSsd } from "./vgg.ts";
-import { buildMobilenetSsdlite } from "./mobilenet.ts";
-import { buildTinySsd } from "./tiny.ts";
-import { buildUltraface } from "./ultraface.ts";
+import type { NetworkGraph } from "./graph_ir.ts";
+import { describeNetwork } from "./network.ts";
+import type { Layout, ParamStore } from "./params.ts";
+import { createParamStore, runGraph } from "./run_graph.ts";
 import { float32Values } from "./state_dict_convert.ts";
 
 /** An SSD network with its weights. */
 export interface SsdModel {
   readonly config: ModelConfig;
+  /** The network as data (`describeNetwork(config)`): what `predict` runs and exporters walk. */
+  readonly graph: NetworkGraph;
   /**
    * Images `[B, H, W, 3]` float32, already normalized ((px − mean)/std) → raw head outputs in
    * prior order (layer, row, column, anchor, as `generatePriors(config)`):
@@ -64,15 +65,6 @@ export interface SsdModel {
   dispose(): void;
 }
 
-/** The network builder of each architecture. */
-const BUILDERS: Record<ModelConfig["arch"], (store: ParamStore, cfg: ModelConfig) => Network> = {
-  vgg16: buildVggSsd,
-  mobilenet_v3_large: buildMobilenetSsdlite,
-  tiny: buildTinySsd,
-  ultraface_slim: buildUltraface,
-  ultraface_rfb: buildUltraface,
-};
-
 /** Lists at most five items, then how many more. */
 function listSome(items: string[]): string {
   const head = items.slice(0, 5).join(", ");
@@ -97,14 +89,14 @@ const sameShape = (a: number[], b: number[]) =>
 
 class Ssd implements SsdModel {
   readonly config: ModelConfig;
+  readonly graph: NetworkGraph;
   readonly params: Map<string, tf.Variable>;
   readonly #store: ParamStore;
-  readonly #net: Network;
 
   constructor(cfg: ModelConfig, seed: number) {
     this.config = cfg;
-    this.#store = new ParamStore(seed);
-    this.#net = BUILDERS[cfg.arch](this.#store, cfg);
+    this.graph = describeNetwork(cfg);
+    this.#store = createParamStore(this.graph, { seed });
     this.params = this.#store.trainable();
   }
 
@@ -117,17 +109,8 @@ class Ssd implements SsdModel {
       );
     }
     return tf.tidy(() => {
-      const { sources, locPred, clsLogits } = this.#net(images, opts.training ?? false);
-      sources.forEach((m, i) => {
-        const [fh, fw] = this.config.priors.layers[i].featureSize;
-        if (m.shape[1] !== fh || m.shape[2] !== fw) {
-          throw new RangeError(
-            `${this.config.name}: source map ${i} is ${m.shape[1]}×${
-              m.shape[2]
-            }, the priors expect ${fh}×${fw}`,
-          );
-        }
-      });
+      // the source maps' sizes were checked against the priors when the graph was described
+      const { locPred, clsLogits } = runGraph(this.graph, this.#store, images, opts);
       return { locPred, clsLogits };
     });
   }
@@ -209,6 +192,8 @@ class Ssd implements SsdModel {
 /**
  * Builds the network of `cfg` with fresh weights, initialised like torchvision (xavier for SSD
  * heads and extras, kaiming for VGG, N(0, 0.03) for SSDlite). `seed` makes them reproducible.
+ *
+ * @throws {RangeError} when the architecture cannot serve `cfg` (see `describeNetwork`).
  */
 export function buildModel(cfg: ModelConfig, opts: { seed?: number } = {}): SsdModel {
   return new Ssd(cfg, opts.seed ?? 0);

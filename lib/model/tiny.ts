@@ -8,9 +8,10 @@
  * @module
  */
 import { boxesPerCell, type ModelConfig, numClasses } from "../config.ts";
-import { batchNorm, conv2d, type Layer, reluLayer, sequential } from "./layers.ts";
-import type { ParamStore } from "./params.ts";
-import { type Network, ssdHead } from "./heads.ts";
+import type { Ref } from "./graph_ir.ts";
+import type { GraphBuilder, NetworkOutputs } from "./graph.ts";
+import { activation, batchNorm, conv2d, type Layer, sequential } from "./layers.ts";
+import { ssdHead } from "./heads.ts";
 
 /** [in, out, kernel, stride, padding] of each layer; sources after layers 4, 6, 8, 10, 12. */
 const LAYERS: [number, number, number, number, number][] = [
@@ -30,8 +31,8 @@ const LAYERS: [number, number, number, number, number][] = [
 ];
 const SOURCE_AFTER = [4, 6, 8, 10, 12];
 
-/** Builds the tiny SSD for `cfg` (5 source maps) in `store`. */
-export function buildTinySsd(store: ParamStore, cfg: ModelConfig): Network {
+/** Describes the tiny SSD for `cfg` (5 source maps) in `g`. */
+export function describeTinySsd(g: GraphBuilder, cfg: ModelConfig): NetworkOutputs {
   if (cfg.priors.layers.length !== 5) {
     throw new RangeError(
       `Cannot build tiny SSD "${cfg.name}": expected 5 source maps, got ${cfg.priors.layers.length}`,
@@ -39,7 +40,7 @@ export function buildTinySsd(store: ParamStore, cfg: ModelConfig): Network {
   }
   const layers: Layer[] = LAYERS.map(([inC, outC, kernel, stride, padding], i) =>
     sequential(
-      conv2d(store, `backbone.layers.${i}.conv`, {
+      conv2d(g, `backbone.layers.${i}.conv`, {
         inChannels: inC,
         outChannels: outC,
         kernel,
@@ -48,22 +49,20 @@ export function buildTinySsd(store: ParamStore, cfg: ModelConfig): Network {
         bias: false,
         init: { kind: "kaimingNormalFanOut" },
       }),
-      batchNorm(store, `backbone.layers.${i}.bn`, { channels: outC }),
-      reluLayer,
+      batchNorm(g, `backbone.layers.${i}.bn`, { channels: outC }),
+      activation(g, "relu"),
     )
   );
-  const head = ssdHead(store, {
+  const head = ssdHead(g, {
     inChannels: SOURCE_AFTER.map((i) => LAYERS[i][1]),
     anchors: boxesPerCell(cfg),
     numClasses: numClasses(cfg),
   });
-  return (x, training) => {
-    const sources = [];
-    let h = x;
-    for (let i = 0; i < layers.length; i++) {
-      h = layers[i](h, training);
-      if (SOURCE_AFTER.includes(i)) sources.push(h);
-    }
-    return { sources, ...head(sources, training) };
-  };
+  const sources: Ref[] = [];
+  let h = g.input;
+  layers.forEach((layer, i) => {
+    h = layer(h);
+    if (SOURCE_AFTER.includes(i)) sources.push(h);
+  });
+  return { sources, ...head(sources) };
 }

@@ -15,32 +15,31 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { boxesPerCell, type ModelConfig, numClasses } from "../config.ts";
-import { batchNorm, conv2d, type ConvSpec, type Layer, reluLayer, sequential } from "./layers.ts";
-import type { ParamStore } from "./params.ts";
-import { composeHead, type Network } from "./heads.ts";
+import type { GraphBuilder, NetworkOutputs } from "./graph.ts";
+import { activation, batchNorm, conv2d, type ConvSpec, type Layer, sequential } from "./layers.ts";
+import { composeHead } from "./heads.ts";
 
 /** conv (no bias) + BN + optional ReLU, with the child names of a Sequential (`.0`, `.1`). */
 function convBn(
-  store: ParamStore,
+  g: GraphBuilder,
   names: [string, string],
   spec: ConvSpec,
   relu: boolean,
   momentum = 0.1,
 ): Layer {
   const layers = [
-    conv2d(store, names[0], { ...spec, bias: false }),
-    batchNorm(store, names[1], { channels: spec.outChannels, eps: 1e-5, momentum }),
+    conv2d(g, names[0], { ...spec, bias: false }),
+    batchNorm(g, names[1], { channels: spec.outChannels, eps: 1e-5, momentum }),
   ];
-  if (relu) layers.push(reluLayer);
+  if (relu) layers.push(activation(g, "relu"));
   return sequential(...layers);
 }
 
 /** mb_tiny `conv_dw(inp, oup, stride)`. */
-function convDw(store: ParamStore, p: string, inC: number, outC: number, stride: number): Layer {
+function convDw(g: GraphBuilder, p: string, inC: number, outC: number, stride: number): Layer {
   return sequential(
-    convBn(store, [`${p}.0`, `${p}.1`], {
+    convBn(g, [`${p}.0`, `${p}.1`], {
       inChannels: inC,
       outChannels: inC,
       kernel: 3,
@@ -48,22 +47,17 @@ function convDw(store: ParamStore, p: string, inC: number, outC: number, stride:
       padding: 1,
       depthwise: true,
     }, true),
-    convBn(store, [`${p}.3`, `${p}.4`], { inChannels: inC, outChannels: outC, kernel: 1 }, true),
+    convBn(g, [`${p}.3`, `${p}.4`], { inChannels: inC, outChannels: outC, kernel: 1 }, true),
   );
 }
 
 /** `BasicConv(in, out, k, s, p, dilation, relu)` of mb_tiny_RFB: `.conv` + `.bn` (momentum 0.01). */
-function basicConv(
-  store: ParamStore,
-  p: string,
-  spec: ConvSpec,
-  relu: boolean,
-): Layer {
-  return convBn(store, [`${p}.conv`, `${p}.bn`], spec, relu, 0.01);
+function basicConv(g: GraphBuilder, p: string, spec: ConvSpec, relu: boolean): Layer {
+  return convBn(g, [`${p}.conv`, `${p}.bn`], spec, relu, 0.01);
 }
 
 /** `BasicRFB(64, 64, stride=1, scale=1.0)`: three dilated branches, concat, 1×1, + shortcut, ReLU. */
-function basicRfb(store: ParamStore, p: string): Layer {
+function basicRfb(g: GraphBuilder, p: string): Layer {
   // [in, out, kernel, padding, dilation, relu] per BasicConv of each branch.
   const branches: [number, number, number, number, number, boolean][][] = [
     [[64, 8, 1, 0, 1, false], [8, 16, 3, 1, 1, true], [16, 16, 3, 2, 2, false]],
@@ -80,7 +74,7 @@ function basicRfb(store: ParamStore, p: string): Layer {
   const paths = branches.map((convs, b) =>
     sequential(
       ...convs.map(([inC, outC, kernel, padding, dilation, relu], j) =>
-        basicConv(store, `${p}.branch${b}.${j}`, {
+        basicConv(g, `${p}.branch${b}.${j}`, {
           inChannels: inC,
           outChannels: outC,
           kernel,
@@ -91,27 +85,29 @@ function basicRfb(store: ParamStore, p: string): Layer {
     )
   );
   const convLinear = basicConv(
-    store,
+    g,
     `${p}.ConvLinear`,
     { inChannels: 48, outChannels: 64, kernel: 1 },
     false,
   );
   const shortcut = basicConv(
-    store,
+    g,
     `${p}.shortcut`,
     { inChannels: 64, outChannels: 64, kernel: 1 },
     false,
   );
-  return (x, training) => {
-    const cat = tf.concat(paths.map((path) => path(x, training)), 3) as tf.Tensor4D; // [B, H, W, 48]
-    return tf.relu(tf.add(convLinear(cat, training), shortcut(x, training))); // scale = 1.0
+  const relu = activation(g, "relu");
+  return (x) => {
+    const cat = g.node({ op: "concat", inputs: paths.map((path) => path(x)) }); // [B, H, W, 48]
+    const linear = convLinear(cat);
+    return relu(g.node({ op: "add", inputs: [linear, shortcut(x)] })); // scale = 1.0
   };
 }
 
 /** `SeperableConv2d(in, out, k=3, s, p=1)`: depthwise (bias) `.0`, ReLU, 1×1 (bias) `.2`. */
-function separable(store: ParamStore, p: string, inC: number, outC: number, stride = 1): Layer {
+function separable(g: GraphBuilder, p: string, inC: number, outC: number, stride = 1): Layer {
   return sequential(
-    conv2d(store, `${p}.0`, {
+    conv2d(g, `${p}.0`, {
       inChannels: inC,
       outChannels: inC,
       kernel: 3,
@@ -119,13 +115,13 @@ function separable(store: ParamStore, p: string, inC: number, outC: number, stri
       padding: 1,
       depthwise: true,
     }),
-    reluLayer,
-    conv2d(store, `${p}.2`, { inChannels: inC, outChannels: outC, kernel: 1 }),
+    activation(g, "relu"),
+    conv2d(g, `${p}.2`, { inChannels: inC, outChannels: outC, kernel: 1 }),
   );
 }
 
-/** Builds UltraFace slim (`ultraface_slim`) or RFB (`ultraface_rfb`) for `cfg` in `store`. */
-export function buildUltraface(store: ParamStore, cfg: ModelConfig): Network {
+/** Describes UltraFace slim (`ultraface_slim`) or RFB (`ultraface_rfb`) for `cfg` in `g`. */
+export function describeUltraface(g: GraphBuilder, cfg: ModelConfig): NetworkOutputs {
   if (cfg.priors.layers.length !== 4) {
     throw new RangeError(
       `Cannot build UltraFace "${cfg.name}": expected 4 source maps, got ${cfg.priors.layers.length}`,
@@ -148,7 +144,7 @@ export function buildUltraface(store: ParamStore, cfg: ModelConfig): Network {
     [256, 256, 1],
   ];
   const base: Layer[] = [
-    convBn(store, ["base_net.0.0", "base_net.0.1"], {
+    convBn(g, ["base_net.0.0", "base_net.0.1"], {
       inChannels: 3,
       outChannels: 16,
       kernel: 3,
@@ -159,40 +155,36 @@ export function buildUltraface(store: ParamStore, cfg: ModelConfig): Network {
   dw.forEach(([inC, outC, stride], k) => {
     const i = k + 1;
     base.push(
-      rfb && i === 7
-        ? basicRfb(store, "base_net.7")
-        : convDw(store, `base_net.${i}`, inC, outC, stride),
+      rfb && i === 7 ? basicRfb(g, "base_net.7") : convDw(g, `base_net.${i}`, inC, outC, stride),
     );
   });
   const stage0 = sequential(...base.slice(0, 8));
   const stage1 = sequential(...base.slice(8, 11));
   const stage2 = sequential(...base.slice(11, 13));
   const extras = sequential(
-    conv2d(store, "extras.0.0", { inChannels: 256, outChannels: 64, kernel: 1 }),
-    reluLayer,
-    separable(store, "extras.0.2", 64, 256, 2),
-    reluLayer,
+    conv2d(g, "extras.0.0", { inChannels: 256, outChannels: 64, kernel: 1 }),
+    activation(g, "relu"),
+    separable(g, "extras.0.2", 64, 256, 2),
+    activation(g, "relu"),
   );
   const anchors = boxesPerCell(cfg);
   const c = numClasses(cfg);
   const channels = [64, 128, 256, 256];
   const headLayers = (prefix: string, columns: number) =>
     channels.map((ch, l) =>
-      l < 3 ? separable(store, `${prefix}.${l}`, ch, columns * anchors[l]) : conv2d(
-        store,
+      l < 3 ? separable(g, `${prefix}.${l}`, ch, columns * anchors[l]) : conv2d(
+        g,
         `${prefix}.${l}`,
         { inChannels: ch, outChannels: columns * anchors[l], kernel: 3, padding: 1 },
       )
     );
   const cls = headLayers("classification_headers", c);
   const reg = headLayers("regression_headers", 4);
-  const head = composeHead(cls, reg, c);
-  return (x, training) => {
-    const s0 = stage0(x, training); // [B, 30, 40, 64]
-    const s1 = stage1(s0, training); // [B, 15, 20, 128]
-    const s2 = stage2(s1, training); // [B, 8, 10, 256]
-    const s3 = extras(s2, training); // [B, 4, 5, 256]
-    const sources = [s0, s1, s2, s3];
-    return { sources, ...head(sources, training) };
-  };
+  const head = composeHead(g, { cls, reg }, c);
+  const s0 = stage0(g.input); // [B, 30, 40, 64]
+  const s1 = stage1(s0); // [B, 15, 20, 128]
+  const s2 = stage2(s1); // [B, 8, 10, 256]
+  const s3 = extras(s2); // [B, 4, 5, 256]
+  const sources = [s0, s1, s2, s3];
+  return { sources, ...head(sources) };
 }

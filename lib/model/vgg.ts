@@ -19,11 +19,19 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { boxesPerCell, type ModelConfig, numClasses } from "../config.ts";
-import { conv2d, l2Norm, type Layer, maxPool, reluLayer, sequential } from "./layers.ts";
-import type { Init, ParamStore } from "./params.ts";
-import { type Network, ssdHead } from "./heads.ts";
+import type { GraphBuilder, NetworkOutputs } from "./graph.ts";
+import {
+  activation,
+  conv2d,
+  type ConvSpec,
+  l2Norm,
+  type Layer,
+  maxPool,
+  sequential,
+} from "./layers.ts";
+import type { Init } from "./params.ts";
+import { ssdHead } from "./heads.ts";
 
 /** VGG16 configuration "D" up to conv4_3: channels, or "M" / "C" (ceil-mode) max pools. */
 const VGG_TO_CONV4_3: (number | "M" | "C")[] = [
@@ -43,20 +51,16 @@ const VGG_TO_CONV4_3: (number | "M" | "C")[] = [
 ];
 
 /** One conv + ReLU. */
-function convRelu(
-  store: ParamStore,
-  name: string,
-  spec: Parameters<typeof conv2d>[2],
-): Layer {
-  return sequential(conv2d(store, name, spec), reluLayer);
+function convRelu(g: GraphBuilder, name: string, spec: ConvSpec): Layer {
+  return sequential(conv2d(g, name, spec), activation(g, "relu"));
 }
 
 /**
- * Builds the VGG16 SSD network of `cfg` (6 source maps: SSD300, 7: SSD512) in `store`.
+ * Describes the VGG16 SSD network of `cfg` (6 source maps: SSD300, 7: SSD512) in `g`.
  *
  * @throws {RangeError} for another number of source maps.
  */
-export function buildVggSsd(store: ParamStore, cfg: ModelConfig): Network {
+export function describeVggSsd(g: GraphBuilder, cfg: ModelConfig): NetworkOutputs {
   const maps = cfg.priors.layers.length;
   if (maps !== 6 && maps !== 7) {
     throw new RangeError(
@@ -65,19 +69,19 @@ export function buildVggSsd(store: ParamStore, cfg: ModelConfig): Network {
   }
   const vggInit: Init = { kind: "kaimingNormalFanOut" };
   const xavier: Init = { kind: "xavierUniform" };
-  const scale = l2Norm(store, "backbone.scale_weight", { channels: 512, scale: 20 });
+  const scale = l2Norm(g, "backbone.scale_weight", { channels: 512, scale: 20 });
 
   const features: Layer[] = [];
   let ch = 3;
   let index = 0; // torchvision module index: a conv and its ReLU take two
   for (const v of VGG_TO_CONV4_3) {
     if (v === "M" || v === "C") {
-      features.push(maxPool({ kernel: 2, stride: 2, ceil: v === "C" }));
+      features.push(maxPool(g, { kernel: 2, stride: 2, ceil: v === "C" }));
       index += 1;
       continue;
     }
     features.push(
-      convRelu(store, `backbone.features.${index}`, {
+      convRelu(g, `backbone.features.${index}`, {
         inChannels: ch,
         outChannels: v,
         kernel: 3,
@@ -91,14 +95,14 @@ export function buildVggSsd(store: ParamStore, cfg: ModelConfig): Network {
   const toConv4_3 = sequential(...features);
 
   const vgg3x3 = (name: string, init: Init) =>
-    convRelu(store, name, { inChannels: 512, outChannels: 512, kernel: 3, padding: 1, init });
+    convRelu(g, name, { inChannels: 512, outChannels: 512, kernel: 3, padding: 1, init });
   const fc7Block = sequential(
-    maxPool({ kernel: 2, stride: 2 }),
+    maxPool(g, { kernel: 2, stride: 2 }),
     vgg3x3("backbone.extra.0.1", vggInit),
     vgg3x3("backbone.extra.0.3", vggInit),
     vgg3x3("backbone.extra.0.5", vggInit),
-    maxPool({ kernel: 3, stride: 1 }),
-    convRelu(store, "backbone.extra.0.7.1", {
+    maxPool(g, { kernel: 3, stride: 1, padding: 1 }),
+    convRelu(g, "backbone.extra.0.7.1", {
       inChannels: 512,
       outChannels: 1024,
       kernel: 3,
@@ -106,7 +110,7 @@ export function buildVggSsd(store: ParamStore, cfg: ModelConfig): Network {
       dilation: 6,
       init: xavier,
     }),
-    convRelu(store, "backbone.extra.0.7.3", {
+    convRelu(g, "backbone.extra.0.7.3", {
       inChannels: 1024,
       outChannels: 1024,
       kernel: 1,
@@ -131,13 +135,13 @@ export function buildVggSsd(store: ParamStore, cfg: ModelConfig): Network {
     ];
   const extras = extraSpecs.map(([inC, mid, out, kernel, stride, padding], k) =>
     sequential(
-      convRelu(store, `backbone.extra.${k + 1}.0`, {
+      convRelu(g, `backbone.extra.${k + 1}.0`, {
         inChannels: inC,
         outChannels: mid,
         kernel: 1,
         init: xavier,
       }),
-      convRelu(store, `backbone.extra.${k + 1}.2`, {
+      convRelu(g, `backbone.extra.${k + 1}.2`, {
         inChannels: mid,
         outChannels: out,
         kernel,
@@ -148,21 +152,19 @@ export function buildVggSsd(store: ParamStore, cfg: ModelConfig): Network {
     )
   );
 
-  const head = ssdHead(store, {
+  const head = ssdHead(g, {
     inChannels: [512, 1024, ...extraSpecs.map((s) => s[2])],
     anchors: boxesPerCell(cfg),
     numClasses: numClasses(cfg),
   });
 
-  return (x, training) => {
-    const conv4_3 = toConv4_3(x, training); // [B, 38, 38, 512] for SSD300
-    const sources: tf.Tensor4D[] = [scale(conv4_3, training)];
-    let h = fc7Block(conv4_3, training); // [B, 19, 19, 1024]
+  const conv4_3 = toConv4_3(g.input); // [B, 38, 38, 512] for SSD300
+  const sources = [scale(conv4_3)];
+  let h = fc7Block(conv4_3); // [B, 19, 19, 1024]
+  sources.push(h);
+  for (const block of extras) {
+    h = block(h);
     sources.push(h);
-    for (const block of extras) {
-      h = block(h, training);
-      sources.push(h);
-    }
-    return { sources, ...head(sources, training) };
-  };
+  }
+  return { sources, ...head(sources) };
 }
