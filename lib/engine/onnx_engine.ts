@@ -141,7 +141,17 @@ export async function loadOnnxEngine(
   async function run(images: Float32Array, batch: number, outputs: string[]) {
     checkEngineInput(images, batch, cfg);
     const input = new ort.Tensor("float32", nhwcToNchw(images, batch, h, w), [batch, 3, h, w]);
-    const result = await session.run({ images: input }, outputs);
+    const unknown = outputs.filter((n) => !session.outputNames.includes(n));
+    if (unknown.length > 0) {
+      throw new RangeError(
+        `Cannot run ${file}: no output ${unknown.join(", ")}; it has ${
+          session.outputNames.join(", ")
+        }`,
+      );
+    }
+    // All outputs, then pick: onnxruntime-node ≤ 1.23 files the outputs of a fetches list
+    // under the session's first output names (microsoft/onnxruntime#26865).
+    const result = await session.run({ images: input });
     const out: Record<string, OnnxOutput> = {};
     for (const name of outputs) {
       const t = result[name];

@@ -206,28 +206,62 @@ export function sampleInput(cfg: ModelConfig, batch: number, seed = 0): Float32A
   return out;
 }
 
-/** Max |onnxruntime − tfjs| of each output on the sample images. */
+/** Names of the checked outputs. */
+type Checked = "loc" | "logits" | "boxes" | "scores";
+
+/**
+ * How the written model compared on the sample images: per output the largest |Δ| and the
+ * scale it is judged at, max(1, max |reference|); an output passes when |Δ| ≤ tolerance·scale.
+ */
 export interface OnnxCheck {
   batch: number;
   tolerance: number;
-  maxAbsDiff: { loc: number; logits: number; boxes: number; scores: number };
+  maxAbsDiff: Record<Checked, number>;
+  scale: Record<Checked, number>;
 }
 
 /** Options of {@link writeOnnx}. */
 export interface WriteOnnxOptions extends OnnxExportOptions {
   /** The layer graph (default: `model.graph`). */
   graph?: NetworkGraph;
-  /** Fail when any output differs from the tfjs model by more than this. Default 1e-4. */
+  /** Largest |Δ| allowed, times max(1, max |reference|) of the output. Default 1e-4. */
   tolerance?: number;
   /** Sample images in the check (default 2: the batch dimension is exercised). */
   checkBatch?: number;
 }
 
+/** Our decode and softmax of raw outputs `[B, P, 4]`, `[B, P, C]`, as tfjs computes them. */
+function referencePost(
+  cfg: ModelConfig,
+  loc: Float32Array,
+  logits: Float32Array,
+  batch: number,
+): [Float32Array, Float32Array] {
+  return tf.tidy(() => {
+    const priors = generatePriors(cfg);
+    const p = priors.length / 4, c = logits.length / (batch * p);
+    const clampLog = cfg.postprocess.clampDecode === false ? Infinity : undefined;
+    const boxes = decodeBoxes(tf.tensor3d(loc, [batch, p, 4]), tf.tensor2d(priors, [p, 4]), {
+      variances: cfg.variances,
+      clampLog,
+    });
+    const scores = tf.softmax(tf.tensor3d(logits, [batch, p, c]));
+    return [boxes.dataSync() as Float32Array, scores.dataSync() as Float32Array];
+  });
+}
+
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+};
+
 /**
  * Exports `model` to `path` as ONNX and checks it: onnxruntime runs the written file on sample
- * images and each output (`loc`, `logits`, `boxes`, `scores`) must be within `tolerance` of the
- * tfjs model's own (`predict`, `decodeBoxes`, softmax) on the current tfjs backend. Only then
- * is the file renamed into place; otherwise nothing is left at `path`.
+ * images; its raw outputs (`loc`, `logits`) must match the tfjs model's `predict`, and its
+ * decoded ones (`boxes`, `scores`) our `decodeBoxes` and softmax of those raw outputs, each
+ * within `tolerance` (times the output's magnitude when above 1: float32 rounding grows with
+ * it). Only then is the file renamed into place; otherwise nothing is left at `path`.
  *
  * @throws {FileError} naming `path` when it cannot be written or the check fails.
  */
@@ -247,35 +281,40 @@ export async function writeOnnx(
   const batch = opts.checkBatch ?? 2;
   const images = sampleInput(cfg, batch);
   const want = await tfjsEngine(model, { owned: false }).predict(images, batch);
-  const [wantBoxes, wantScores] = tf.tidy(() => {
-    const [p, c] = [want.numPriors, want.numClasses];
-    const priors = tf.tensor2d(generatePriors(cfg), [p, 4]);
-    const clampLog = cfg.postprocess.clampDecode === false ? Infinity : undefined;
-    const loc = tf.tensor3d(want.locPred, [batch, p, 4]);
-    return [
-      decodeBoxes(loc, priors, { variances: cfg.variances, clampLog }).dataSync(),
-      tf.softmax(tf.tensor3d(want.clsLogits, [batch, p, c])).dataSync(),
-    ];
-  });
   let check: OnnxCheck | undefined;
   await writeChecked(path, bytes, async (tmp) => {
     const engine = await loadOnnxEngine(tmp);
     try {
       const got = await engine.run(images, batch, ["loc", "logits", "boxes", "scores"]);
-      const diff = {
-        loc: maxAbsDiff(got.loc.data as Float32Array, want.locPred),
-        logits: maxAbsDiff(got.logits.data as Float32Array, want.clsLogits),
-        boxes: maxAbsDiff(got.boxes.data as Float32Array, wantBoxes),
-        scores: maxAbsDiff(got.scores.data as Float32Array, wantScores),
+      const [loc, logits, boxes, scores] = [got.loc, got.logits, got.boxes, got.scores].map((o) =>
+        o.data as Float32Array
+      );
+      const [wantBoxes, wantScores] = referencePost(cfg, loc, logits, batch);
+      const pairs: Record<Checked, [Float32Array, Float32Array]> = {
+        loc: [loc, want.locPred],
+        logits: [logits, want.clsLogits],
+        boxes: [boxes, wantBoxes],
+        scores: [scores, wantScores],
       };
-      check = { batch, tolerance, maxAbsDiff: diff };
-      const bad = Object.entries(diff).filter(([, d]) => !(d <= tolerance));
+      const entries = Object.entries(pairs) as [Checked, [Float32Array, Float32Array]][];
+      const per = (f: (got: Float32Array, want: Float32Array) => number) =>
+        Object.fromEntries(entries.map(([k, [x, y]]) => [k, f(x, y)])) as Record<Checked, number>;
+      check = {
+        batch,
+        tolerance,
+        maxAbsDiff: per(maxAbsDiff),
+        scale: per((_, y) => Math.max(1, maxAbs(y))),
+      };
+      const c = check;
+      const bad = entries.filter(([k]) => !(c.maxAbsDiff[k] <= tolerance * c.scale[k]));
       if (bad.length > 0) {
         throw new FileError(
           path,
           `the ONNX model disagrees with the tfjs model: max |Δ| ${
-            bad.map(([k, d]) => `${k} ${d.toExponential(2)}`).join(", ")
-          } > ${tolerance}; not written`,
+            bad.map(([k]) => `${k} ${c.maxAbsDiff[k].toExponential(2)}`).join(", ")
+          } > ${tolerance}${
+            bad.some(([k]) => c.scale[k] > 1) ? " × output magnitude" : ""
+          }; not written`,
         );
       }
     } finally {
