@@ -232,7 +232,8 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     }
     const threads = info.threads ? ` ×${info.threads}` : "";
     progress.note(
-      `training ${model.config.name} (${model.config.classes.length} classes: ` +
+      `training ${model.config.name} (${model.config.classes.length} ` +
+        `${model.config.classes.length === 1 ? "class" : "classes"}: ` +
         `${model.config.classes.slice(0, 6).join(", ")}${
           model.config.classes.length > 6 ? ", …" : ""
         }) ` +
