@@ -14,15 +14,13 @@ import { floatValueInfo } from "../lib/export/onnx_builder.ts";
 import { loadOnnxEngine, nhwcToNchw } from "../lib/engine/onnx_engine.ts";
 import { tfjsEngine } from "../lib/engine/tfjs_engine.ts";
 import { engineDetector, softmaxRows } from "../lib/engine/detect.ts";
-import type { NetworkGraph } from "../lib/model/graph_ir.ts";
-import { exportable, modelsHaveGraphs } from "./graph_fixtures.ts";
 
 await initBackend("wasm");
 
 const samples = new URL("../samples/", import.meta.url).pathname;
 const SAMPLES = ["pair.jpg", "faces.jpg", "crowd.jpg"];
 
-function onnxBytes(model: SsdModel & { graph: NetworkGraph }): Uint8Array {
+function onnxBytes(model: SsdModel): Uint8Array {
   return serializeOnnx(model.graph, model.stateDict(), model.config);
 }
 
@@ -62,7 +60,7 @@ async function compareOnSamples(
 
 Deno.test("loadOnnxEngine() on in-memory bytes predicts as the tfjs engine (batch 3, NHWC in)", async () => {
   const model = buildModel(getConfig("tiny"), { seed: 11 });
-  const onnxEngine = await loadOnnxEngine(onnxBytes(exportable(model)!));
+  const onnxEngine = await loadOnnxEngine(onnxBytes(model));
   const reference = tfjsEngine(model);
   try {
     assert.equal(onnxEngine.kind, "onnxruntime");
@@ -100,7 +98,7 @@ Deno.test("engineDetector(tfjs engine) finds exactly what loadDetector finds on 
 
 Deno.test("engineDetector(onnx engine) equals the tfjs detector for shapes-tiny on samples/*.jpg", async () => {
   const model = await loadModel("shapes-tiny");
-  const detector = engineDetector(await loadOnnxEngine(onnxBytes(exportable(model)!)));
+  const detector = engineDetector(await loadOnnxEngine(onnxBytes(model)));
   model.dispose();
   try {
     const n = await compareOnSamples("shapes-tiny", (im, o) => detector.detect(im, o), {
@@ -113,16 +111,11 @@ Deno.test("engineDetector(onnx engine) equals the tfjs detector for shapes-tiny 
   }
 });
 
-const face = await loadModel("face-slim-320");
-const graphs = modelsHaveGraphs(face);
-face.dispose();
-
 Deno.test({
   name: "engineDetector(onnx engine) equals the tfjs detector for face-slim-320 on samples/*.jpg",
-  ignore: !graphs,
   fn: async () => {
     const model = await loadModel("face-slim-320");
-    const detector = engineDetector(await loadOnnxEngine(onnxBytes(exportable(model)!)));
+    const detector = engineDetector(await loadOnnxEngine(onnxBytes(model)));
     model.dispose();
     try {
       const n = await compareOnSamples("face-slim-320", (im, o) => detector.detect(im, o));
@@ -165,7 +158,7 @@ Deno.test("loadOnnxEngine() refuses what is not an exported SSD, one FileError e
 
 Deno.test("engines refuse an input of the wrong size with expected and actual shapes", async () => {
   const model = buildModel(getConfig("tiny"), { seed: 1 });
-  const engine = await loadOnnxEngine(onnxBytes(exportable(model)!));
+  const engine = await loadOnnxEngine(onnxBytes(model));
   const reference = tfjsEngine(model);
   try {
     for (const e of [engine, reference]) {

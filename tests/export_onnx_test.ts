@@ -19,13 +19,7 @@ import { decodeBoxesArray } from "../lib/boxes.ts";
 import { encodePng } from "../lib/data/image_codec.ts";
 import { tfjsEngine } from "../lib/engine/tfjs_engine.ts";
 import { softmaxRows } from "../lib/engine/detect.ts";
-import {
-  exportable,
-  modelsHaveGraphs,
-  randomizeWeights,
-  tinyGraph,
-  withGraph,
-} from "./graph_fixtures.ts";
+import { randomizeWeights } from "./random_weights.ts";
 
 await initBackend("wasm");
 
@@ -35,7 +29,7 @@ const samples = new URL("../samples/", import.meta.url).pathname;
 async function exportTo(model: SsdModel, opts: Parameters<typeof writeOnnx>[2] = {}) {
   const dir = await Deno.makeTempDir();
   const path = join(dir, `${model.config.name}.onnx`);
-  const result = await writeOnnx(exportable(model) ?? model, path, opts);
+  const result = await writeOnnx(model, path, opts);
   return { dir, path, ...result };
 }
 
@@ -55,7 +49,7 @@ Deno.test("serializeOnnx() writes opset 17, NCHW images, four outputs, state-dic
   const model = buildModel(cfg, { seed: 1 });
   try {
     const sd = model.stateDict();
-    const bytes = serializeOnnx(tinyGraph(cfg), sd, cfg);
+    const bytes = serializeOnnx(model.graph, sd, cfg);
     const m = onnx.ModelProto.decode(bytes);
     const g = m.graph!;
     assert.equal(Number(m.irVersion), 8);
@@ -98,13 +92,13 @@ Deno.test("serializeOnnx() refuses a state dict that lacks or misshapes a tensor
     const sd = model.stateDict();
     sd.delete("backbone.layers.3.bn.running_var");
     assert.throws(
-      () => serializeOnnx(tinyGraph(cfg), sd, cfg),
+      () => serializeOnnx(model.graph, sd, cfg),
       /the state dict has no "backbone\.layers\.3\.bn\.running_var"/,
     );
     const sd2 = model.stateDict();
     const w = sd2.get("head.regression_head.module_list.0.weight")!;
     sd2.set("head.regression_head.module_list.0.weight", { ...w, shape: [8, 128, 3, 3] });
-    assert.throws(() => serializeOnnx(tinyGraph(cfg), sd2, cfg), /must have shape \[16,64,3,3\]/);
+    assert.throws(() => serializeOnnx(model.graph, sd2, cfg), /must have shape \[16,64,3,3\]/);
   } finally {
     model.dispose();
   }
@@ -132,11 +126,11 @@ Deno.test("writeOnnx() leaves nothing at the path (and an old file intact) when 
   await Deno.writeTextFile(path, "old");
   try {
     // a graph that is not the model's: one BatchNorm with another eps
-    const graph = tinyGraph(cfg);
+    const graph = structuredClone(model.graph);
     const bn = graph.nodes.find((n) => n.op === "batchNorm")!;
     if (bn.op === "batchNorm") bn.eps = 10;
     await assert.rejects(
-      writeOnnx(withGraph(model, graph), path),
+      writeOnnx(model, path, { graph }),
       (err: Error) =>
         err instanceof FileError &&
         /disagrees with the tfjs model: max \|Δ\| loc/.test(err.message),
@@ -152,7 +146,7 @@ Deno.test("writeOnnx() reports a missing folder as a FileError naming the path",
   const model = buildModel(getConfig("tiny"), { seed: 7 });
   try {
     await assert.rejects(
-      writeOnnx(exportable(model)!, "/nonexistent-dir/x.onnx"),
+      writeOnnx(model, "/nonexistent-dir/x.onnx"),
       /\/nonexistent-dir\/x\.onnx: cannot write: its folder does not exist/,
     );
   } finally {
@@ -160,17 +154,9 @@ Deno.test("writeOnnx() reports a missing folder as a FileError naming the path",
   }
 });
 
-const face = await loadModel("face-slim-320");
-const graphs = modelsHaveGraphs(face);
-face.dispose();
-if (!graphs) {
-  console.log("skipping face-slim-320, ssd300, ssdlite320: the models have no graph yet");
-}
-
 Deno.test({
   name:
     "writeOnnx(): face-slim-320 (shipped weights) within 1e-4 of tfjs, NMS picks = selectDetections",
-  ignore: !graphs,
   fn: async () => {
     const model = await loadModel("face-slim-320");
     try {
@@ -211,7 +197,6 @@ Deno.test({
 
 Deno.test({
   name: "writeOnnx(): ssdlite320 (seeded weights) within 1e-4 × output magnitude of tfjs",
-  ignore: !graphs,
   fn: async () => {
     const model = buildModel(getConfig("ssdlite320"), { seed: 3 });
     try {
@@ -226,7 +211,6 @@ Deno.test({
 
 Deno.test({
   name: "writeOnnx(): ssd300 (seeded weights) within 1e-4 × output magnitude of tfjs (batch 1)",
-  ignore: !graphs,
   fn: async () => {
     const model = buildModel(getConfig("ssd300"), { seed: 3 });
     try {
@@ -270,7 +254,7 @@ if (noCv2) console.log(`skipping the OpenCV check: ${noCv2}`);
 Deno.test({
   name:
     "fixtures/export/check_onnx_cv2.py: OpenCV's cv2.dnn runs face-slim-320's ONNX to 1e-4 of tfjs",
-  ignore: noCv2 !== undefined || !graphs,
+  ignore: noCv2 !== undefined,
   fn: async () => {
     const model = await loadModel("face-slim-320");
     try {
