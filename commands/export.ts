@@ -1,4 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { EXPORT_FORMAT_NAMES } from "../lib/export/mod.ts";
 import { backendOption } from "./options.ts";
 
 /**
@@ -16,7 +17,7 @@ export function exportCommand() {
     )
     .addOption(
       new Option("-f, --format <format>", "output format")
-        .choices(["onnx", "safetensors", "tfjs", "torch"] as const)
+        .choices(EXPORT_FORMAT_NAMES)
         .makeOptionMandatory(),
     )
     .requiredOption("-o, --out <path>", "the file to write (.onnx, .safetensors)")
