@@ -66,7 +66,9 @@ Deno.test("loadOnnxEngine() on in-memory bytes predicts as the tfjs engine (batc
     assert.equal(onnxEngine.kind, "onnxruntime");
     assert.equal(onnxEngine.config.name, "tiny");
     const x = sampleInput(model.config, 3, 5);
+    const before = tf.memory().numTensors;
     const [got, want] = [await onnxEngine.predict(x, 3), await reference.predict(x, 3)];
+    assert.equal(tf.memory().numTensors, before, "tensors left behind");
     assert.deepEqual([got.batch, got.numPriors, got.numClasses], [3, 2390, 5]);
     assert.deepEqual([want.batch, want.numPriors, want.numClasses], [3, 2390, 5]);
     for (const key of ["locPred", "clsLogits"] as const) {

@@ -108,7 +108,9 @@ Deno.test("writeOnnx(): tiny with seeded weights runs in onnxruntime within 1e-4
   const model = buildModel(getConfig("tiny"), { seed: 7 });
   try {
     randomizeWeights(model, 7);
+    const before = tf.memory().numTensors;
     const { dir, path, check } = await exportTo(model);
+    assert.equal(tf.memory().numTensors, before, "tensors left behind");
     assert.equal(check.batch, 2);
     assertWithin(check, 1e-4, "tiny");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["tiny.onnx"]);
