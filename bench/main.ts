@@ -1,118 +1,62 @@
 /**
- * `deno task bench`: speed figures, with PyTorch measured in the same run on the same machine
- * for the ratios. Each part runs in its own process (a tfjs backend starts once per process).
+ * `deno task bench`: speed of ours against PyTorch's on this machine, row by row, with the
+ * two sides measured in alternation so that a busy machine slows both alike (see `pair.ts`).
+ * Results go to stdout (Markdown tables, or `--json`); progress to stderr.
  *
- *   deno task bench [--backend wasm|webgpu|cpu] [--runs 10] [--quick]
- *
- * Parts: model forward passes (ours vs PyTorch), evaluation of 5,000 images, the data loader,
- * one SGD training step at batch 16 (ours vs PyTorch).
- * Without `/usr/bin/python3` + torch the ratios are left out, with the reason printed.
+ * @module
  */
-import { flag } from "../scripts/args.ts";
-const args = Deno.args;
-const backend = flag("--backend", "wasm");
-const quick = args.includes("--quick");
-const runs = flag("--runs", quick ? "3" : "10");
-const threads = String(navigator.hardwareConcurrency);
-const here = new URL(".", import.meta.url).pathname;
+const USAGE = `Usage: deno task bench [options]
 
-async function run(cmd: string, cmdArgs: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const r = await new Deno.Command(cmd, { args: cmdArgs, stdout: "piped", stderr: "piped" })
-      .output();
-    const out = new TextDecoder().decode(r.stdout);
-    if (!r.success) return { ok: false, out: new TextDecoder().decode(r.stderr).trim() };
-    return { ok: true, out };
-  } catch (err) {
-    return { ok: false, out: (err as Error).message };
-  }
+Times our models, training step, NMS, matching, evaluation and data loader; where PyTorch
+(/usr/bin/python3 with torch) has a counterpart, it runs in its own process beside ours and the
+two are measured in alternation (ours, PyTorch, ours, PyTorch, …), each warmed up first.
+Prints median (min–max) ms of each side and the median ratio of the pairs (min–max).
+
+Options:
+  --runs N         measurements per side and row (default 5; 3 with --quick)
+  --quick          3 measurements per row, and only the cheaper rows of each section
+                   (forward at batch 1, the tiny training step, the loader with 2
+                   workers); the others print "left out by --quick"
+  --filter TEXT    only the rows whose section, case or engines contain TEXT
+                   (case-insensitive), e.g. ssd300, "wasm ×1", nms, loader
+  --json           one JSON object with every sample instead of Markdown tables
+  -h, --help       print this and exit
+`;
+
+/** What the flags ask for. */
+export interface Options {
+  runs: number;
+  quick: boolean;
+  json: boolean;
+  filter: string;
 }
 
-const deno = (script: string, extra: string[]) =>
-  run(Deno.execPath(), ["run", "-A", `${here}${script}`, ...extra]);
-
-console.log(
-  `# ssd benchmarks (${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno})\n`,
-);
-
-// 1. Forward passes, batch 1, ours vs PyTorch.
-const [ours, torch] = [
-  await deno("forward_bench.ts", ["--backend", backend, "--runs", runs]),
-  await run("/usr/bin/python3", [`${here}torch_forward.py`, "--threads", threads, "--runs", runs]),
-];
-if (!ours.ok) {
-  console.log(`forward: ours failed: ${ours.out.split("\n").at(-1)}`);
-} else {
-  const o = JSON.parse(ours.out);
-  const t = torch.ok ? JSON.parse(torch.out) : null;
-  if (!t) console.log(`(no PyTorch ratios: ${torch.out.split("\n").at(-1)})`);
-  console.log(
-    `## forward pass, batch 1: ours on ${o.backend}${o.threads ? ` ×${o.threads}` : ""}` +
-      (t ? ` vs PyTorch ${t.torch} CPU ×${t.threads} threads` : ""),
-  );
-  console.log("| model | params | ours ms | PyTorch ms | ours / PyTorch | tensors leaked |");
-  console.log("| --- | --- | --- | --- | --- | --- |");
-  for (const [name, m] of Object.entries(o.models) as [string, Record<string, number>][]) {
-    const tm = t?.models?.[name]?.ms as number | undefined;
-    console.log(
-      `| ${name} | ${(m.params / 1e6).toFixed(2)}M | ${m.ms.toFixed(1)} | ${
-        tm?.toFixed(1) ?? "–"
-      } | ` +
-        `${tm ? (m.ms / tm).toFixed(2) + "×" : "–"} | ${m.tensorGrowth} |`,
-    );
+/** The options, or the usage error to print. */
+function parseArgs(args: string[]): Options | { error: string } | "help" {
+  let runs: number | undefined, quick = false, json = false, filter = "";
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "-h" || a === "--help") return "help";
+    else if (a === "--quick") quick = true;
+    else if (a === "--json") json = true;
+    else if (a === "--filter" && i + 1 < args.length) filter = args[++i].toLowerCase();
+    else if (a === "--runs" && i + 1 < args.length) {
+      runs = Number(args[++i]);
+      if (!Number.isInteger(runs) || runs < 1) {
+        return { error: `--runs must be a positive integer, got ${args[i]}` };
+      }
+    } else return { error: `unknown option or missing value: ${a}` };
   }
-  console.log(`RSS after the runs: ${o.rssMiB} MiB\n`);
+  return { runs: runs ?? (quick ? 3 : 5), quick, json, filter };
 }
 
-// 2. Evaluation at scale.
-const ev = await deno("eval_bench.ts", []);
-console.log("## evaluation, 5,000 images\n" + (ev.ok ? ev.out.trim() : `failed: ${ev.out}`) + "\n");
-
-// 3. The data loader (decode + augment + resize + normalize), needs ../shared/data/raccoon.
-const loaderArgs = ["--epochs", "1", "--workers", quick ? "2" : "0,1,2"];
-const ld = await deno("loader_bench.ts", loaderArgs);
-console.log(
-  "## data loader, 160 raccoon photos\n" +
-    (ld.ok ? ld.out.trim() : `skipped: ${ld.out.split("\n").at(-1)}`),
-);
-
-// 4. One SGD training step, batch 16, ours vs PyTorch (tiny and face-slim-320, random weights).
-// Both sides run on every core: another busy process skews them (PyTorch's threads most).
-const stepRuns = quick ? "2" : "5";
-const [oursStep, torchStep] = [
-  await deno("train_step_bench.ts", [
-    "--backend",
-    backend,
-    "--threads",
-    threads,
-    "--runs",
-    stepRuns,
-  ]),
-  await run("/usr/bin/python3", [
-    `${here}torch_train_step.py`,
-    "--threads",
-    threads,
-    "--runs",
-    stepRuns,
-  ]),
-];
-if (!oursStep.ok) {
-  console.log(`\ntraining step: ours failed: ${oursStep.out.split("\n").at(-1)}`);
+const parsed = parseArgs(Deno.args);
+if (parsed === "help") {
+  console.log(USAGE);
+} else if ("error" in parsed) {
+  console.error(`error: bench: ${parsed.error}\n\n${USAGE}`);
+  Deno.exitCode = 2;
 } else {
-  const o = JSON.parse(oursStep.out);
-  const t = torchStep.ok ? JSON.parse(torchStep.out) : null;
-  if (!t) console.log(`\n(no PyTorch ratios: ${torchStep.out.split("\n").at(-1)})`);
-  console.log(
-    `\n## training step, batch 16: ours on ${o.backend}${o.threads ? ` ×${o.threads}` : ""}` +
-      (t ? ` vs PyTorch ${t.torch} CPU ×${t.threads} threads` : ""),
-  );
-  console.log("| model | ours ms | PyTorch ms | ours / PyTorch | tensors leaked |");
-  console.log("| --- | --- | --- | --- | --- |");
-  for (const [name, m] of Object.entries(o.models) as [string, Record<string, number>][]) {
-    const tm = t?.models?.[name]?.ms as number | undefined;
-    console.log(
-      `| ${name} | ${m.ms.toFixed(0)} | ${tm?.toFixed(0) ?? "–"} | ` +
-        `${tm ? (m.ms / tm).toFixed(2) + "×" : "–"} | ${m.tensorGrowth} |`,
-    );
-  }
+  const { runBench } = await import("./run.ts"); // loaded here so that --help is instant
+  Deno.exitCode = await runBench(parsed);
 }

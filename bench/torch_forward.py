@@ -1,23 +1,16 @@
-"""PyTorch side of `deno task bench`: forward-pass times of the same networks, measured in the
-same run as ours, on this machine's CPU.
-
-    /usr/bin/python3 bench/torch_forward.py --threads 2 --runs 10 [--shared ../shared/data]
-
-Prints one JSON object: {"torch": version, "threads": n, "models": {name: {"batch": b, "ms": median}}}.
+"""PyTorch side of the forward rows of `deno task bench` (run by `torch_worker.py`).
 Models: torchvision ssd300_vgg16 and ssdlite320_mobilenet_v3_large (random weights; backbone +
 head, i.e. what our `predict` computes), and UltraFace slim-320 / RFB-320 rebuilt from
 ../shared/data/ultraface/ARCHITECTURE.md with the real .pth weights loaded (strict), so the
 shipped default model is timed against its own PyTorch original.
 """
-import argparse
-import json
 import os
-import statistics
-import time
 
 import torch
 from torch import nn
 from torchvision.models.detection import ssd300_vgg16, ssdlite320_mobilenet_v3_large
+
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
 
 
 def conv_bn(inp, oup, stride):
@@ -94,48 +87,29 @@ class UltraFace(nn.Module):
         return torch.cat(confs, 1), torch.cat(locs, 1)
 
 
-def time_ms(fn, runs, device):
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    with torch.no_grad():
-        fn()  # warm-up
-        sync()
-        samples = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            sync()
-            samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples)
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--device", default="cpu", help="cpu or cuda")
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+def setup_forward(spec, device):
+    """`{model, batch}` → one no-grad forward pass of torchvision's network (backbone + head,
+    what our `predict` computes; random weights) or UltraFace's (its .pth when present)."""
+    name, b = spec["model"], spec["batch"]
     torch.manual_seed(0)
-    dev = args.device
-    out = {"torch": torch.__version__, "threads": args.threads, "device": dev, "models": {}}
-    b = args.batch
-    for name, builder, size in [("ssd300-coco", ssd300_vgg16, 300), ("ssdlite320", ssdlite320_mobilenet_v3_large, 320)]:
-        model = builder(weights=None, weights_backbone=None).eval().to(dev)
-        x = torch.rand(b, 3, size, size, device=dev)
-        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model.head(list(model.backbone(x).values())), args.runs, dev)}
-    for name, file, rfb in [("face-slim-320", "version-slim-320.pth", False), ("face-rfb-320", "version-RFB-320.pth", True)]:
-        path = os.path.join(args.shared, "ultraface", file)
-        if not os.path.exists(path):
-            continue
-        model = UltraFace(rfb).eval()
-        model.load_state_dict(torch.load(path, map_location="cpu"), strict=True)
-        model.to(dev)
-        x = torch.rand(b, 3, 240, 320, device=dev)
-        out["models"][name] = {"batch": b, "ms": time_ms(lambda: model(x), args.runs, dev)}
-    print(json.dumps(out))
+    builders = {"ssd300-coco": (ssd300_vgg16, 300), "ssdlite320": (ssdlite320_mobilenet_v3_large, 320)}
+    if name in builders:
+        builder, size = builders[name]
+        model = builder(weights=None, weights_backbone=None).eval().to(device)
+        x = torch.rand(b, 3, size, size, device=device)
+        forward = lambda: model.head(list(model.backbone(x).values()))
+    elif name in ("face-slim-320", "face-rfb-320"):
+        model = UltraFace(rfb=name == "face-rfb-320").eval()
+        path = os.path.join(SHARED, "ultraface", f"version-{'RFB' if 'rfb' in name else 'slim'}-320.pth")
+        if os.path.exists(path):
+            model.load_state_dict(torch.load(path, map_location="cpu"), strict=True)
+        model.to(device)
+        x = torch.rand(b, 3, 240, 320, device=device)
+        forward = lambda: model(x)
+    else:
+        raise ValueError(f"unknown model {name}")
 
-
-if __name__ == "__main__":
-    main()
+    def run():
+        with torch.no_grad():
+            forward()
+    return run

@@ -1,38 +1,26 @@
-"""PyTorch side of the training-step benchmark (`bench/train_step_bench.ts` is ours): one SGD step
-of the same networks at the same batch on this machine's CPU, measured in the same run.
-
-    /usr/bin/python3 bench/torch_train_step.py --threads 2 --runs 5 [--batch 16]
-        [--models tiny,face-slim-320]
-
-Prints one JSON object: {"torch": version, "threads": n, "models": {name: {"batch": b, "ms": median}}}.
+"""PyTorch side of the training-step rows of `deno task bench` (`train_step_task.ts` is ours):
+one SGD step of the same networks at the same batch, run by `torch_worker.py`.
 
 A step is what `trainStep` does: forward in training mode (BatchNorm on batch statistics),
 torchvision's SSDMatcher (IoU 0.5, best prior per ground truth forced) and BoxCoder (weights
-10, 10, 5, 5 = variances 0.1, 0.2), `SSD.compute_loss` (smooth L1 + cross-entropy with hard
-negative mining 3:1, both over max(1, positives)), backward, torch.optim.SGD momentum 0.9, weight
+10, 10, 5, 5 = variances 0.1, 0.2), `SSD.compute_loss` as `torch_match_loss.py` splits it (smooth L1 + cross-entropy
+with hard negative mining 3:1, both over max(1, positives)), backward, torch.optim.SGD momentum 0.9, weight
 decay 5e-4. Random weights and seeded random images / boxes, as ours.
 - `tiny`: lib/model/tiny.ts (13 conv + BN + ReLU, sources after layers 4, 6, 8, 10, 12) with
   torchvision's SSDHead (a 3×3 conv per map for classes and for boxes), 5 classes, 2390 priors.
 - `face-slim-320`: UltraFace slim as bench/torch_forward.py defines it, 2 classes, 4420 priors.
 """
-import argparse
-import json
 import math
 import os
-import statistics
 import sys
-import time
 
 import torch
-from torch import nn
-import torch.nn.functional as F
 from torchvision.models.detection import _utils as det_utils
-from torchvision.ops import boxes as box_ops
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_forward import UltraFace  # noqa: E402
+from torch_match_loss import cxcywh_to_xyxy, match_targets, multibox_loss  # noqa: E402
 
-# [in, out, kernel, stride, padding] of each tiny layer, as lib/model/tiny.ts.
 # tiny in PyTorch, defined once: the training-parity fixture script's TinySsd (same names as ours)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "train"))
 from make_train_fixtures import TinySsd  # noqa: E402
@@ -61,35 +49,8 @@ def ultraface_priors():
     return torch.tensor(out).clamp(0, 1)
 
 
-def compute_loss(cls_logits, bbox_regression, targets, anchors_xyxy, matcher, coder, neg_pos=3):
-    """torchvision 0.14 `SSD.compute_loss`, with the matching of `SSD.forward` first."""
-    bbox_loss, cls_targets, num_foreground = [], [], 0
-    for t, reg, anchors in zip(targets, bbox_regression, [anchors_xyxy] * len(targets)):
-        matched = matcher(box_ops.box_iou(t["boxes"], anchors))
-        fg = torch.where(matched >= 0)[0]
-        fg_matched = matched[fg]
-        num_foreground += fg_matched.numel()
-        target_reg = coder.encode_single(t["boxes"][fg_matched], anchors[fg, :])
-        bbox_loss.append(F.smooth_l1_loss(reg[fg, :], target_reg, reduction="sum"))
-        gt = torch.zeros((reg.size(0),), dtype=t["labels"].dtype)
-        gt[fg] = t["labels"][fg_matched]
-        cls_targets.append(gt)
-    bbox_loss = torch.stack(bbox_loss)
-    cls_targets = torch.stack(cls_targets)
-    c = cls_logits.size(-1)
-    cls_loss = F.cross_entropy(cls_logits.view(-1, c), cls_targets.view(-1), reduction="none").view(cls_targets.size())
-    foreground = cls_targets > 0
-    num_negative = neg_pos * foreground.sum(1, keepdim=True)
-    negative_loss = cls_loss.clone()
-    negative_loss[foreground] = -float("inf")
-    _, idx = negative_loss.sort(1, descending=True)
-    background = idx.sort(1)[1] < num_negative
-    n = max(1, num_foreground)
-    return bbox_loss.sum() / n + (cls_loss[foreground].sum() + cls_loss[background].sum()) / n
-
-
 def random_targets(batch, classes, gen):
-    """1–4 boxes of 5–60 % of the side per image, normalized xyxy (as train_step_bench.ts)."""
+    """1–4 boxes of 5–60 % of the side per image, normalized xyxy (as train_step_task.ts)."""
     out = []
     for _ in range(batch):
         g = int(torch.randint(1, 5, (1,), generator=gen))
@@ -100,55 +61,36 @@ def random_targets(batch, classes, gen):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--models", default="tiny,face-slim-320")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+def setup_train_step(spec, device):
+    """`{model: tiny | face-slim-320, batch}` → a run() of one SGD step."""
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(7)
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "models": {}}
-    for name in args.models.split(","):
-        if name == "tiny":
-            model, classes, size = TinySsd(5, [4, 6, 6, 4, 4]), 5, (160, 160)
-            forward = lambda x, m=model: m(x)[::-1]  # TinySsd gives (loc, cls)
-            priors = ssd_priors([20, 10, 5, 3, 1], [0.08, 0.2, 0.38, 0.56, 0.76, 0.96],
-                                [[2], [2, 3], [2, 3], [2], [2]])
-        elif name == "face-slim-320":
-            model, classes, size = UltraFace(rfb=False), 2, (240, 320)
-            forward = model
-            priors = ultraface_priors()
-        else:
-            raise SystemExit(f"error: unknown model {name}")
-        model.train()
-        anchors = torch.cat([priors[:, :2] - priors[:, 2:] / 2, priors[:, :2] + priors[:, 2:] / 2], 1)
-        matcher = det_utils.SSDMatcher(0.5)
-        coder = det_utils.BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
-        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
-        x = torch.rand(args.batch, 3, *size, generator=gen) * 2 - 1
-        targets = random_targets(args.batch, classes, gen)
+    name, batch = spec["model"], spec["batch"]
+    if name == "tiny":
+        model, classes, size = TinySsd(5, [4, 6, 6, 4, 4]), 5, (160, 160)
+        forward = lambda x, m=model: m(x)[::-1]  # TinySsd gives (loc, cls)
+        priors = ssd_priors([20, 10, 5, 3, 1], [0.08, 0.2, 0.38, 0.56, 0.76, 0.96],
+                            [[2], [2, 3], [2, 3], [2], [2]])
+    elif name == "face-slim-320":
+        model, classes, size = UltraFace(rfb=False), 2, (240, 320)
+        forward = model
+        priors = ultraface_priors()
+    else:
+        raise ValueError(f"unknown model {name}")
+    model.train()
+    anchors = cxcywh_to_xyxy(priors)
+    matcher = det_utils.SSDMatcher(0.5)
+    coder = det_utils.BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    x = torch.rand(batch, 3, *size, generator=gen) * 2 - 1
+    targets = random_targets(batch, classes, gen)
 
-        def step():
-            opt.zero_grad(set_to_none=True)
-            cls_logits, loc = forward(x)
-            loss = compute_loss(cls_logits, loc, targets, anchors, matcher, coder)
-            loss.backward()
-            opt.step()
-            return loss.item()
-
-        step()  # warm-up
-        samples = []
-        for _ in range(args.runs):
-            t0 = time.perf_counter()
-            step()
-            samples.append((time.perf_counter() - t0) * 1000)
-        out["models"][name] = {"batch": args.batch, "ms": statistics.median(samples),
-                               "samples": [round(s) for s in samples]}
-    print(json.dumps(out))
-
-
-if __name__ == "__main__":
-    main()
+    def run():
+        opt.zero_grad(set_to_none=True)
+        cls_logits, loc = forward(x)
+        fg_targets, cls_targets = match_targets(targets, anchors, matcher, coder)
+        loss = multibox_loss(cls_logits, loc, fg_targets, cls_targets)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+    return run
