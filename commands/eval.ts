@@ -7,7 +7,11 @@ const METRICS = ["coco", "voc07", "voc", "all"] as const;
 /**
  * `ssd eval --gt GT --results R [--metric coco|voc07|voc|all] [--set S] [--json] [--plots DIR]`:
  * PASCAL VOC (py-faster-rcnn `voc_eval`) and COCO (pycocotools) mAP of a results file or folder.
- * A table on stdout (or `--json`), PR-curve PNGs with `--plots`.
+ * A table on stdout (or `--json`) with precision and recall at the best-F1 confidence, summary
+ * figures with `--plots`.
+ *
+ * `ssd eval --model M --data D` detects first, in a new run folder (`runs/eval/eval`, `eval2`,
+ * …) that receives the detections (COCO JSON and VOC comp4 files) and the figures.
  */
 export function evalCommand() {
   return new Command("eval")
@@ -39,7 +43,9 @@ export function evalCommand() {
       "VOC image set (ImageSets/Main/<set>.txt; default test, or the only list)",
     )
     .option("--json", "print the results as JSON")
-    .option("--plots <dir>", "write precision/recall curves as PNG files into this folder")
+    .option("--plots <dir>", "write the summary figures (PNG) into this folder")
+    .option("--no-plots", "with --model: no figures in the run folder")
+    .option("--plots-per-class", "also one precision/recall figure per class and metric")
     .option(
       "--model <model>",
       "detect with this model first (a shipped name, .safetensors or .pth; with --data)",
@@ -54,23 +60,48 @@ export function evalCommand() {
       "with --model: keep detections above this (default 0.01; at most 200 per image, as SSD is evaluated)",
       parseUnit,
     )
+    .option(
+      "--project <dir>",
+      "with --model: runs folder; detections and figures go to <project>/eval/<name>",
+      "runs",
+    )
+    .option(
+      "--name <name>",
+      "with --model: run name under <project>/eval (increments: eval, eval2, …)",
+    )
     .addOption(backendOption())
     .option("-q, --quiet", "no progress or timing on stderr")
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
+      const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
       const metric = opts.metric;
       const metrics = metric === undefined
         ? undefined
         : metric === "all"
         ? (["coco", "voc07", "voc"] as const)
         : [metric];
+      const quiet = opts.quiet ?? false;
+      const withModel = opts.model !== undefined || opts.data !== undefined;
+      const plotsDir = typeof opts.plots === "string" ? opts.plots : undefined;
+      if (!withModel) {
+        if (given("project") || given("name")) {
+          throw new UsageError("--project and --name name the run folder of --model and --data");
+        }
+        if (opts.plotsPerClass && plotsDir === undefined) {
+          throw new UsageError("--plots-per-class needs --plots <dir> (or --model and --data)");
+        }
+      }
+      if (opts.plotsPerClass && opts.plots === false) {
+        throw new UsageError("--plots-per-class and --no-plots contradict each other");
+      }
       const started = performance.now();
-      if (opts.plots !== undefined) {
+      if (plotsDir !== undefined) {
         // Checked before the work, so a long run is not lost to an unwritable folder.
         const { makeOutputDir } = await import("../lib/io/atomic.ts");
-        await makeOutputDir(opts.plots);
+        await makeOutputDir(plotsDir);
       }
       let report;
-      if (opts.model !== undefined || opts.data !== undefined) {
+      let runDir: string | undefined;
+      if (withModel) {
         if (opts.model === undefined || opts.data === undefined) {
           throw new UsageError(
             "--model and --data go together (detect with the model on the data, then evaluate)",
@@ -88,9 +119,12 @@ export function evalCommand() {
           set: opts.set,
           score: opts.score,
           metrics: metrics && [...metrics],
-          quiet: opts.quiet ?? false,
+          project: opts.project,
+          name: opts.name ?? "eval",
+          quiet,
         });
         report = run.report;
+        runDir = run.runDir;
         if (run.failed > 0) Deno.exitCode = 1;
       } else {
         if (opts.gt === undefined || opts.results === undefined) {
@@ -103,26 +137,40 @@ export function evalCommand() {
           report = await evaluateFiles(opts.gt, opts.results, {
             metrics: metrics && [...metrics],
             set: opts.set,
+            analysis: true,
           });
         } catch (err) {
           if (err instanceof RangeError) throw new UsageError(err.message);
           throw err;
         }
+        if (!quiet) {
+          const s = ((performance.now() - started) / 1000).toFixed(2);
+          console.error(`evaluated ${report.numImages} images in ${s} s`);
+        }
       }
       const { evalReportJson, formatEvalTable } = await import("../lib/eval/report.ts");
-      const quiet = opts.quiet ?? false;
-      if (!quiet) {
-        const s = ((performance.now() - started) / 1000).toFixed(2);
-        console.error(`evaluated ${report.numImages} images in ${s} s`);
-      }
       // The results first: a plot that cannot be written must not lose them.
       console.log(
         opts.json ? JSON.stringify(evalReportJson(report), null, 2) : formatEvalTable(report),
       );
-      if (opts.plots !== undefined) {
+      const figures = plotsDir ?? (opts.plots === false ? undefined : runDir);
+      if (figures !== undefined) {
         const { writeEvalPlots } = await import("../lib/eval/plot_report.ts");
-        const written = await writeEvalPlots(opts.plots, report);
-        if (!quiet) console.error(`wrote ${written.length} plots to ${opts.plots}`);
+        const { JobProgress } = await import("./progress.ts");
+        const progress = new JobProgress({ label: "plots", unit: "plots", total: 0, quiet });
+        let written: string[];
+        try {
+          written = await writeEvalPlots(figures, report, {
+            perClass: opts.plotsPerClass ?? false,
+            onProgress: (_, total) => {
+              progress.total = total;
+              progress.tick();
+            },
+          });
+        } finally {
+          progress.stop();
+        }
+        if (!quiet) console.error(`wrote ${written.length} figures to ${figures}`);
       }
     });
 }

@@ -3,6 +3,11 @@
  * evaluate with the same code as `ssd eval --gt … --results …` (`evaluateDetector`, shared with
  * training validation: score > 0.01 unless `--score`, at most 200 detections per image).
  * Loaded lazily.
+ *
+ * The run gets its own folder (`runs/eval/eval`, `eval2`, …) with the detections in both
+ * results formats `ssd eval --results` reads: `detections.json` (COCO) and
+ * `comp4_det_<set>_<class>.txt` (VOC devkit), so `ssd eval --gt D --results <run folder>` (VOC)
+ * or `--results <run folder>/detections.json` (COCO) gives the same numbers again.
  */
 import { FileError, UsageError } from "../lib/errors.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
@@ -10,7 +15,10 @@ import { readVocImageSet } from "../lib/data/voc.ts";
 import { loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 import { evaluateDetector } from "../lib/eval/detect_dataset.ts";
-import type { EvalMetric, EvalReport } from "../lib/eval/evaluate.ts";
+import { type EvalMetric, type EvalReport, vocToCoco } from "../lib/eval/evaluate.ts";
+import { writeCocoResults, writeVocDetections } from "../lib/eval/writers.ts";
+import { makeRunDir } from "../lib/io/run_dir.ts";
+import { JobProgress } from "./progress.ts";
 
 /** Flags of the detect-then-evaluate path. */
 export interface ModelEvalOptions {
@@ -22,13 +30,19 @@ export interface ModelEvalOptions {
   /** Keep detections scoring above this (default 0.01; at most 200 per image either way). */
   score?: number;
   metrics?: EvalMetric[];
+  /** The run folder is `<project>/eval/<name>` (then `<name>2`, …). */
+  project: string;
+  name: string;
   quiet: boolean;
 }
 
-/** Detects on the dataset and evaluates; per-image failures are reported and counted. */
+/**
+ * Detects on the dataset, evaluates, and writes the detections into a new run folder;
+ * per-image failures are reported and counted.
+ */
 export async function runModelEval(
   opts: ModelEvalOptions,
-): Promise<{ report: EvalReport; failed: number }> {
+): Promise<{ report: EvalReport; failed: number; runDir: string }> {
   // A VOC root is evaluated on one image set, chosen as `ssd eval --gt` does: --set, else
   // test, else the only list (never the training lists by default).
   let set = opts.set;
@@ -48,27 +62,38 @@ export async function runModelEval(
         `shares no class name with ${opts.data} (${dataset.classes.slice(0, 5).join(", ")}…)`,
     );
   }
-  const started = performance.now();
   const total = dataset.samples.length;
+  const progress = new JobProgress({ label: "eval", unit: "images", total, quiet: opts.quiet });
+  let runDir: string;
   try {
-    const { report, failed } = await evaluateDetector(detector, dataset, {
+    // Claimed once the model loads and fits the data, so a failed start leaves no folder.
+    runDir = await makeRunDir(`${opts.project}/eval`, opts.name);
+    const { report, failed, inputs } = await evaluateDetector(detector, dataset, {
       scoreThreshold: opts.score,
       metrics: opts.metrics,
+      analysis: true,
       onError: (sample, err) => {
         const msg = err instanceof FileError
           ? `${err.file}: ${err.reason}`
           : `${sample.imagePath}: ${(err as Error).message}`;
-        console.error(`error: ${msg}`);
+        progress.print(() => console.error(`error: ${msg}`));
       },
-      onProgress: (done) => {
-        if (!opts.quiet && (done % 50 === 0 || done === total)) {
-          const s = (performance.now() - started) / 1000;
-          console.error(`detected ${done}/${total} images (${s.toFixed(1)} s)`);
-        }
-      },
+      onProgress: () => progress.tick(),
     });
-    return { report, failed };
+    progress.stop();
+    if (!opts.quiet) console.error(`detected on ${progress.summary()}`);
+    // The devkit's file names carry the image set; a COCO or YOLO dataset has none ("all").
+    const files = await writeVocDetections(runDir, set ?? "all", inputs.classes, inputs.dets);
+    const coco = inputs.coco ?? vocToCoco(inputs.images, inputs.dets, inputs.classes);
+    await writeCocoResults(`${runDir}/detections.json`, coco.results);
+    if (!opts.quiet) {
+      console.error(
+        `wrote the detections to ${runDir} (detections.json, ${files.length} comp4_det_*.txt)`,
+      );
+    }
+    return { report, failed, runDir };
   } finally {
+    progress.stop();
     detector.dispose();
   }
 }

@@ -17,7 +17,7 @@ export interface JobProgressOptions {
   label: string;
   /** What is counted, plural: `images`, `plots`. */
   unit: string;
-  /** Items in the job. */
+  /** Items in the job (0 when not known yet: set {@link JobProgress.total} later). */
   total: number;
   /** No bar at all (`--quiet`). */
   quiet: boolean;
@@ -33,11 +33,23 @@ export class JobProgress {
   readonly #tty: boolean;
   readonly #started = performance.now();
   #done = 0;
+  #total: number;
   #bar: cliProgress.SingleBar | null = null;
 
   constructor(opts: JobProgressOptions) {
     this.#opts = opts;
+    this.#total = opts.total;
     this.#tty = !opts.quiet && (opts.terminal ?? Deno.stderr.isTerminal());
+  }
+
+  /** Items in the job. */
+  get total(): number {
+    return this.#total;
+  }
+
+  set total(n: number) {
+    this.#total = n;
+    this.#bar?.setTotal(n);
   }
 
   /** Items done so far. */
@@ -57,7 +69,7 @@ export class JobProgress {
     const payload = this.#payload();
     if (this.#bar === null) {
       if (performance.now() - this.#started < (this.#opts.delayMs ?? 1000)) return;
-      if (this.#done >= this.#opts.total) return; // done already: no bar to flash and clear
+      if (this.#done >= this.#total) return; // done already: no bar to flash and clear
       this.#bar = new cliProgress.SingleBar({
         format: `${this.#opts.label} {bar} {value}/{total} ${this.#opts.unit}  ` +
           `{rate} ${this.#opts.unit}/s  ETA {left}`,
@@ -68,7 +80,7 @@ export class JobProgress {
         forceRedraw: true,
         fps: 5,
       }, cliProgress.Presets.shades_classic);
-      this.#bar.start(this.#opts.total, this.#done, payload);
+      this.#bar.start(this.#total, this.#done, payload);
       return;
     }
     this.#bar.update(this.#done, payload);
@@ -102,7 +114,7 @@ export class JobProgress {
   #payload(): { rate: string; left: string } {
     const s = this.seconds;
     const rate = s > 0 ? this.#done / s : 0;
-    const left = rate > 0 ? (this.#opts.total - this.#done) / rate : NaN;
+    const left = rate > 0 ? (this.#total - this.#done) / rate : NaN;
     return { rate: rate.toFixed(rate >= 10 ? 0 : 1), left: formatDuration(left) };
   }
 }

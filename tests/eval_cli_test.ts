@@ -1,6 +1,8 @@
 /** `ssd eval` end to end: table, --json contract, --plots, and one-line errors on bad input. */
 import assert from "node:assert/strict";
-import { oneLineError, ssd } from "./cli.ts";
+import { oneLineError, ssd, ssdIn } from "./cli.ts";
+import { readVocGroundTruth } from "../lib/eval/readers.ts";
+import { vocToCoco } from "../lib/eval/evaluate.ts";
 
 const CASES = new URL("../fixtures/eval/cases/", import.meta.url).pathname;
 const DEMO = new URL("../fixtures/eval/coco_val2014_100/", import.meta.url).pathname;
@@ -24,7 +26,7 @@ Deno.test("ssd eval prints the official demo's summary lines in pycocotools' lay
       " Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.564",
     ),
   );
-  assert.match(r.stdout, /^class\s+images\s+instances\s+AP50-95\s+AP50\s+AP75$/m);
+  assert.match(r.stdout, /^class\s+images\s+instances\s+P\s+R\s+AP50-95\s+AP50\s+AP75$/m);
   assert.match(r.stdout, /^toothbrush\s+\d+\s+\d+\s+0\.\d{3}/m);
 });
 
@@ -42,7 +44,7 @@ Deno.test("ssd eval --json --metric all gives the contract's keys and the refere
   );
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(json), ["coco", "voc07", "voc"]);
+  assert.deepEqual(Object.keys(json), ["coco", "voc07", "voc", "bestF1", "confusion"]);
   const expCoco = JSON.parse(await Deno.readTextFile(`${dir}/expected_coco.json`));
   const names = [
     "AP",
@@ -73,39 +75,56 @@ Deno.test("ssd eval on a VOC root and detection folder matches voc_eval", async 
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout);
   const exp = JSON.parse(await Deno.readTextFile(`${dir}/expected_voc.json`));
-  assert.deepEqual(Object.keys(json), ["voc07", "voc"]);
+  assert.deepEqual(Object.keys(json), ["voc07", "voc", "bestF1", "confusion"]);
   assert.ok(Math.abs(json.voc07.mAP - exp.mAP_07) <= 1e-6);
   assert.ok(Math.abs(json.voc.mAP - exp.mAP) <= 1e-6);
 });
 
-Deno.test("ssd eval --plots writes PNG precision/recall curves", async () => {
+Deno.test("ssd eval --plots writes the summary figures; per class only with --plots-per-class", async () => {
   const out = await Deno.makeTempDir();
   try {
     const dir = `${CASES}p03_crowd_difficult`;
-    const r = await ssd(
-      "eval",
-      "--gt",
-      `${dir}/gt.json`,
-      "--results",
-      `${dir}/dt.json`,
-      "--metric",
-      "all",
-      "--plots",
-      out,
-    );
+    const args = ["--gt", `${dir}/gt.json`, "--results", `${dir}/dt.json`, "--metric", "all"];
+    const r = await ssd("eval", ...args, "--plots", `${out}/a`);
     assert.equal(r.code, 0, r.stderr);
-    const files = [...Deno.readDirSync(out)].map((e) => e.name).sort();
-    assert.ok(
-      files.includes("coco_overall.png") && files.includes("voc_overall.png"),
-      files.join(),
-    );
-    assert.ok(files.includes("coco_cow.png") && files.includes("voc_cow.png"));
-    assert.ok(!files.includes("coco_bus.png"), "no curve for a class without ground truth");
-    const png = await Deno.readFile(`${out}/coco_overall.png`);
+    const files = [...Deno.readDirSync(`${out}/a`)].map((e) => e.name).sort();
+    assert.deepEqual(files, [
+      "coco_overall.png",
+      "confusion_matrix.png",
+      "f1_curve.png",
+      "p_curve.png",
+      "pr_curve.png",
+      "r_curve.png",
+    ]);
+    assert.match(r.stderr, /^wrote 6 figures to .*\/a$/m);
+    const png = await Deno.readFile(`${out}/a/pr_curve.png`);
     assert.deepEqual([...png.slice(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const each = await ssd("eval", ...args, "--plots", `${out}/b`, "--plots-per-class");
+    assert.equal(each.code, 0, each.stderr);
+    const all = [...Deno.readDirSync(`${out}/b`)].map((e) => e.name);
+    assert.ok(all.includes("coco_cow.png") && all.includes("voc_cow.png"), all.join());
+    assert.ok(all.includes("voc_overall.png") && all.includes("pr_curve.png"));
+    assert.ok(!all.includes("coco_bus.png"), "no curve for a class without ground truth");
+    const alone = await ssd("eval", ...args, "--plots-per-class");
+    assert.equal(alone.code, 2);
+    oneLineError(alone.stderr, /^error: --plots-per-class needs --plots <dir>/);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("ssd eval leaves classes without ground truth out of the table and says how many", async () => {
+  // p07: bench has detections but no ground truth, horse has neither.
+  const dir = `${CASES}p07_empty_missing_border`;
+  const r = await ssd("eval", "--gt", `${dir}/gt.json`, "--results", `${dir}/dt.json`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^class\s+images\s+instances\s+P\s+R\s+AP50-95\s+AP50\s+AP75$/m);
+  assert.doesNotMatch(r.stdout, /^(bench|horse)\s/m);
+  assert.match(r.stdout, /^fire_hydrant\s+7\s+10\s/m);
+  assert.match(r.stdout, /^\(2 classes without ground truth not shown: AP undefined/m);
+  // stop_sign has ground truth and no detection at all: P 0 and R 0 (not P 1).
+  assert.match(r.stdout, /^stop_sign\s+5\s+7\s+0\.000\s+0\.000\s/m);
+  assert.match(r.stdout, /^P and R at confidence \d\.\d{3}, where the mean F1 is best/m);
 });
 
 Deno.test("ssd eval --model --data on a missing dataset is one line naming it, exit 1", async () => {
@@ -181,4 +200,101 @@ Deno.test("ssd eval --plots onto a file fails up front in one line; -q keeps std
   assert.equal(quiet.code, 0);
   assert.equal(quiet.stderr, "");
   assert.ok(JSON.parse(quiet.stdout).coco.AP > 0);
+});
+
+/** Every file under `dir` with its bytes (one level). */
+function files(dir: string): Map<string, Uint8Array> {
+  return new Map(
+    [...Deno.readDirSync(dir)].map((e) => [e.name, Deno.readFileSync(`${dir}/${e.name}`)]),
+  );
+}
+
+Deno.test("ssd eval --model writes runs/eval/eval, eval2, …: detections that evaluate to the same numbers", async () => {
+  const data = new URL("../fixtures/datasets/raccoon_voc", import.meta.url).pathname;
+  const cwd = await Deno.makeTempDir();
+  try {
+    const args = ["eval", "--model", "raccoon", "--data", data, "--metric", "all", "--json"];
+    const first = await ssdIn(cwd, ...args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(
+      first.stderr,
+      /^wrote the detections to runs\/eval\/eval \(detections\.json, 1 comp4/m,
+    );
+    assert.match(first.stderr, /^wrote 6 figures to runs\/eval\/eval$/m);
+    const run = files(`${cwd}/runs/eval/eval`);
+    assert.deepEqual([...run.keys()].sort(), [
+      "coco_overall.png",
+      "comp4_det_train_raccoon.txt",
+      "confusion_matrix.png",
+      "detections.json",
+      "f1_curve.png",
+      "p_curve.png",
+      "pr_curve.png",
+      "r_curve.png",
+    ]);
+    const json = JSON.parse(first.stdout);
+    // The devkit's line format, 1-based pixels, read back by `ssd eval --results <folder>`.
+    const line = new TextDecoder().decode(run.get("comp4_det_train_raccoon.txt")).split("\n")[0];
+    assert.match(line, /^raccoon-\d+ [\d.e-]+ -?[\d.]+ -?[\d.]+ -?[\d.]+ -?[\d.]+$/);
+    const voc = await ssdIn(
+      cwd,
+      "eval",
+      "--gt",
+      data,
+      "--results",
+      "runs/eval/eval",
+      "--metric",
+      "all",
+      "--json",
+    );
+    assert.equal(voc.code, 0, voc.stderr);
+    assert.deepEqual(JSON.parse(voc.stdout), json, "the VOC files give the run's numbers");
+    // detections.json against the same ground truth in COCO form (ids as vocToCoco numbers them).
+    const gt = await readVocGroundTruth(data, "train");
+    const coco = vocToCoco(gt.images, {}, ["raccoon"]).gt;
+    await Deno.writeTextFile(`${cwd}/gt.json`, JSON.stringify(coco));
+    const fromJson = await ssdIn(
+      cwd,
+      "eval",
+      "--gt",
+      "gt.json",
+      "--results",
+      "runs/eval/eval/detections.json",
+      "--json",
+    );
+    assert.equal(fromJson.code, 0, fromJson.stderr);
+    assert.deepEqual(JSON.parse(fromJson.stdout).coco, json.coco, "the COCO JSON too");
+    // A second run goes to eval2 and leaves eval as it was; --no-plots writes no figure.
+    const second = await ssdIn(cwd, ...args, "--no-plots", "-q");
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stderr, "");
+    assert.deepEqual(files(`${cwd}/runs/eval/eval`), run);
+    assert.deepEqual([...files(`${cwd}/runs/eval/eval2`).keys()].sort(), [
+      "comp4_det_train_raccoon.txt",
+      "detections.json",
+    ]);
+    const named = await ssdIn(cwd, ...args, "--project", "p", "--name", "x", "-q", "--no-plots");
+    assert.equal(named.code, 0, named.stderr);
+    assert.ok(Deno.statSync(`${cwd}/p/eval/x/detections.json`).isFile);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("ssd eval: --project/--name belong to --model; --no-plots contradicts --plots-per-class", async () => {
+  const gt = `${CASES}p01_basic/gt.json`, dt = `${CASES}p01_basic/dt.json`;
+  const r = await ssd("eval", "--gt", gt, "--results", dt, "--name", "x");
+  assert.equal(r.code, 2);
+  oneLineError(r.stderr, /^error: --project and --name name the run folder of --model/);
+  const both = await ssd(
+    "eval",
+    "--model",
+    "raccoon",
+    "--data",
+    "x",
+    "--no-plots",
+    "--plots-per-class",
+  );
+  assert.equal(both.code, 2);
+  oneLineError(both.stderr, /^error: --plots-per-class and --no-plots contradict each other/);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ssd } from "./cli.ts";
+import { ssd, ssdIn } from "./cli.ts";
 import { join } from "node:path";
 import { getConfig } from "../lib/config.ts";
 import { loadDetector } from "../lib/detector.ts";
@@ -46,7 +46,8 @@ Deno.test("ssd eval --model --data on a VOC dataset whose ground truth is the re
     );
   }
   await Deno.writeTextFile(join(dir, "ImageSets/Main/test.txt"), "faces\npair\n");
-  const r = await ssd(
+  const r = await ssdIn(
+    dir, // the run folder goes to dir/runs/eval/eval
     "eval",
     "--model",
     "face-slim-320",
@@ -88,7 +89,8 @@ Deno.test("ssd eval --model --data on a COCO dataset keeps its ids and area fiel
     await Deno.copyFile(join(root, "samples", f.file), join(dir, "images", f.file));
   }
   await Deno.writeTextFile(join(dir, "instances_test.json"), JSON.stringify(gt));
-  const r = await ssd(
+  const r = await ssdIn(
+    dir, // the run folder goes to dir/runs/eval/eval
     "eval",
     "--model",
     "face-slim-320",
@@ -99,9 +101,15 @@ Deno.test("ssd eval --model --data on a COCO dataset keeps its ids and area fiel
   );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(out), ["coco"]); // a COCO dataset defaults to the COCO metric
+  // A COCO dataset defaults to the COCO metric (then P/R/F1 and the confusion matrix).
+  assert.deepEqual(Object.keys(out), ["coco", "bestF1", "confusion"]);
   assert.ok(Math.abs(out.coco.AP50 - 1) < 1e-9, r.stdout);
   assert.deepEqual(Object.keys(out.coco.perClass), ["face"]);
+  // The run's COCO results carry the instances file's image and category ids.
+  const saved = JSON.parse(await Deno.readTextFile(join(dir, "runs/eval/eval/detections.json")));
+  const ids = new Set(gt.images.map((im: { id: number }) => im.id));
+  assert.ok(saved.length > 0 && saved.every((d: { image_id: number }) => ids.has(d.image_id)));
+  assert.ok(saved.every((d: { category_id: number }) => d.category_id === gt.categories[0].id));
 });
 
 Deno.test("ssd eval --model --data: flags that do not go together exit 2", async () => {
@@ -146,7 +154,8 @@ Deno.test("ssd eval --model --data without --score evaluates at score > 0.01, 20
       })),
     };
     await Deno.writeTextFile(join(dir, "instances.json"), JSON.stringify(gt));
-    const r = await ssd(
+    const r = await ssdIn(
+      dir,
       "eval",
       "--model",
       weights,

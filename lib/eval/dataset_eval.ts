@@ -11,7 +11,13 @@
  */
 import type { Dataset } from "../data/types.ts";
 import { type CocoInstances, type CocoResult, readCocoInstances } from "../data/coco.ts";
-import { type EvalMetric, type EvalReport, evaluateForms } from "./evaluate.ts";
+import {
+  type EvalInputs,
+  type EvalMetric,
+  type EvalReport,
+  evaluateForms,
+  type EvaluateOptions,
+} from "./evaluate.ts";
 import { xyxyToCoco, xyxyToVoc } from "../data/box_px.ts";
 import type { VocDetection, VocGtObject } from "./voc.ts";
 
@@ -45,7 +51,22 @@ export async function evaluateDataset(
   dataset: Dataset,
   detections: Map<string, DatasetDetection[]>,
   metrics: EvalMetric[],
+  options: EvaluateOptions = {},
 ): Promise<EvalReport> {
+  const inputs = await datasetEvalInputs(dataset, detections, { coco: metrics.includes("coco") });
+  return evaluateForms(inputs, metrics, options);
+}
+
+/**
+ * A dataset's ground truth and detections in the forms the metrics read: VOC form always (VOC
+ * 1-based pixels, image id = sample id), and for a COCO dataset with `coco` the COCO form of
+ * its own instances file (ids, `area` fields and crowd flags as pycocotools reads them).
+ */
+export async function datasetEvalInputs(
+  dataset: Dataset,
+  detections: Map<string, DatasetDetection[]>,
+  options: { coco: boolean },
+): Promise<EvalInputs> {
   const known = new Set(dataset.classes);
   const images = new Map<string, VocGtObject[]>();
   const dets: Record<string, VocDetection[]> = Object.fromEntries(
@@ -67,7 +88,7 @@ export async function evaluateDataset(
   }
   const classes = [...dataset.classes];
   let coco: { gt: CocoInstances; results: CocoResult[] } | undefined;
-  if (dataset.format === "coco" && metrics.includes("coco")) {
+  if (dataset.format === "coco" && options.coco) {
     // The instances file itself: its ids, `area` fields and crowd flags, as pycocotools reads it.
     const gt = await readCocoInstances(dataset.root);
     const catId = new Map(gt.categories.map((c) => [c.name, c.id]));
@@ -86,11 +107,5 @@ export async function evaluateDataset(
     }
     coco = { gt, results };
   }
-  return evaluateForms({
-    format: dataset.format === "coco" ? "coco" : "voc",
-    images,
-    dets,
-    classes,
-    coco,
-  }, metrics);
+  return { format: dataset.format === "coco" ? "coco" : "voc", images, dets, classes, coco };
 }

@@ -14,8 +14,8 @@
 import type { Dataset, Sample } from "../data/types.ts";
 import { readImage } from "../data/image.ts";
 import type { Detector } from "../detector.ts";
-import { type DatasetDetection, evaluateDataset } from "./dataset_eval.ts";
-import type { EvalMetric, EvalReport } from "./evaluate.ts";
+import { type DatasetDetection, datasetEvalInputs } from "./dataset_eval.ts";
+import { type EvalInputs, type EvalMetric, type EvalReport, evaluateForms } from "./evaluate.ts";
 
 /** Score a detection must exceed to be evaluated (Caffe SSD, torchvision: 0.01). */
 export const EVAL_SCORE_THRESHOLD = 0.01;
@@ -119,11 +119,15 @@ export async function detectDataset(
 export interface EvaluateDetectorOptions extends DetectDatasetOptions {
   /** Metrics to compute. Default: `coco` for a COCO dataset, `voc07` and `voc` otherwise. */
   metrics?: EvalMetric[];
+  /** Also compute P/R/F1 against confidence and the confusion matrix (`report.analysis`). */
+  analysis?: boolean;
 }
 
 /** What {@link evaluateDetector} measured, with the detections it measured. */
 export interface DetectorEvaluation extends DatasetDetections {
   report: EvalReport;
+  /** The ground truth and detections in the forms the metrics read (COCO form for COCO data). */
+  inputs: EvalInputs;
 }
 
 /** The metrics a dataset is evaluated with by default: its own format's. */
@@ -135,7 +139,8 @@ export function defaultMetrics(dataset: Dataset): EvalMetric[] {
  * Detects over a dataset ({@link detectDataset}) and evaluates the detections against its
  * ground truth (`evaluateDataset`: the same numbers as `ssd eval --gt … --results …`).
  *
- * @returns the report, the failed image count and the detections by sample id
+ * @returns the report, the failed image count, the detections by sample id and in the forms
+ *   the metrics read
  *
  * @example
  * ```ts
@@ -163,10 +168,9 @@ export async function evaluateDetector(
   opts: EvaluateDetectorOptions = {},
 ): Promise<DetectorEvaluation> {
   const { detections, failed } = await detectDataset(detector, dataset, opts);
-  const report = await evaluateDataset(
-    dataset,
-    detections,
-    opts.metrics ?? defaultMetrics(dataset),
-  );
-  return { report, failed, detections };
+  const inputs = await datasetEvalInputs(dataset, detections, { coco: true });
+  const report = evaluateForms(inputs, opts.metrics ?? defaultMetrics(dataset), {
+    analysis: opts.analysis,
+  });
+  return { report, failed, detections, inputs };
 }

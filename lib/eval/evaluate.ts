@@ -14,6 +14,8 @@ import { type CocoEvalResult, evaluateCoco } from "./coco.ts";
 import { evaluateVoc, type VocDetection, type VocEvalResult, type VocGtObject } from "./voc.ts";
 import { cocoBoxToVoc, vocBoxToCoco } from "../data/box_px.ts";
 import { loadCocoPair, readVocDetections, readVocGroundTruth } from "./readers.ts";
+import { type ConfidenceCurves, confidenceCurves } from "./confidence_curves.ts";
+import { type ConfusionMatrix, confusionMatrix } from "./confusion.ts";
 
 /** A metric of `ssd eval`. */
 export type EvalMetric = "coco" | "voc07" | "voc";
@@ -37,6 +39,23 @@ export interface EvalReport {
   coco?: CocoEvalResult;
   voc07?: VocEvalResult;
   voc?: VocEvalResult;
+  /** P/R/F1 against confidence and the confusion matrix, when asked for (`analysis: true`). */
+  analysis?: EvalAnalysis;
+}
+
+/**
+ * What a person reads besides AP: precision, recall and F1 against the confidence threshold
+ * (IoU > 0.5), the threshold of the best mean F1, and the confusion matrix at that threshold.
+ */
+export interface EvalAnalysis {
+  curves: ConfidenceCurves;
+  confusion: ConfusionMatrix;
+}
+
+/** Options of {@link evaluateForms} and {@link evaluateFiles}. */
+export interface EvaluateOptions {
+  /** Also compute {@link EvalAnalysis} (`report.analysis`). Default false. */
+  analysis?: boolean;
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -161,12 +180,13 @@ function classRows(images: Map<string, VocGtObject[]>, classes: string[]): EvalC
  * @param options.metrics the metrics (default: `coco` for COCO ground truth, `voc07` and `voc`
  *   for a VOC root)
  * @param options.set the VOC image set (default `test`, or the only list there)
+ * @param options.analysis also compute P/R/F1 curves and the confusion matrix
  * @throws FileError for a missing or malformed file; RangeError when the two forms are mixed
  */
 export async function evaluateFiles(
   gtPath: string,
   resultsPath: string,
-  options: { metrics?: EvalMetric[]; set?: string } = {},
+  options: { metrics?: EvalMetric[]; set?: string } & EvaluateOptions = {},
 ): Promise<EvalReport> {
   const gtIsVoc = await isDirectory(gtPath);
   const resultsAreVoc = await isDirectory(resultsPath);
@@ -191,7 +211,11 @@ export async function evaluateFiles(
     coco = await loadCocoPair(gtPath, resultsPath);
     ({ images, dets, classes } = cocoToVoc(coco.gt, coco.results));
   }
-  return evaluateForms({ format: gtIsVoc ? "voc" : "coco", images, dets, classes, coco }, metrics);
+  return evaluateForms(
+    { format: gtIsVoc ? "voc" : "coco", images, dets, classes, coco },
+    metrics,
+    options,
+  );
 }
 
 /** Ground truth and detections in VOC form, and in COCO form when the input had it. */
@@ -204,8 +228,12 @@ export interface EvalInputs {
   coco?: { gt: CocoInstances; results: CocoResult[] };
 }
 
-/** Runs the metrics asked for on inputs already in memory. */
-export function evaluateForms(inputs: EvalInputs, metrics: EvalMetric[]): EvalReport {
+/** Runs the metrics asked for on inputs already in memory (and the analysis, if asked). */
+export function evaluateForms(
+  inputs: EvalInputs,
+  metrics: EvalMetric[],
+  options: EvaluateOptions = {},
+): EvalReport {
   const { images, dets, classes } = inputs;
   const report: EvalReport = {
     format: inputs.format,
@@ -218,5 +246,15 @@ export function evaluateForms(inputs: EvalInputs, metrics: EvalMetric[]): EvalRe
   }
   if (metrics.includes("voc07")) report.voc07 = evaluateVoc(images, dets, { use07: true, classes });
   if (metrics.includes("voc")) report.voc = evaluateVoc(images, dets, { use07: false, classes });
+  if (options.analysis) {
+    // The curves read the all-point evaluation's ranking (made here if not asked for).
+    const curves = confidenceCurves(
+      report.voc ?? evaluateVoc(images, dets, { use07: false, classes }),
+    );
+    const confusion = confusionMatrix(images, dets, classes, {
+      confidence: curves.best.confidence,
+    });
+    report.analysis = { curves, confusion };
+  }
   return report;
 }

@@ -64,12 +64,21 @@ function cell(x: number | undefined, width: number): string {
 }
 
 /**
- * The readable table: one row per class (images, instances, AP per metric), an `all` row, then
- * the COCO summary lines and the VOC mAP lines.
+ * The readable table: one row per class with ground truth (images, instances, AP per metric,
+ * and with the analysis precision and recall at the best-F1 confidence), an `all` row, a note
+ * counting the classes left out, then the COCO summary lines and the VOC mAP lines.
  */
 export function formatEvalTable(report: EvalReport): string {
-  const nameWidth = Math.max(5, ...report.classes.map((c) => c.name.length)) + 2;
+  const shown = report.classes.filter((c) => c.instances > 0);
+  const nameWidth = Math.max(5, ...shown.map((c) => c.name.length)) + 2;
   const cols: [string, (name: string) => number | undefined, number | undefined][] = [];
+  const best = report.analysis?.curves.best;
+  if (report.analysis !== undefined) {
+    const { curves } = report.analysis;
+    const at = (n: string, key: "precision" | "recall") => curves.perClass[n]?.[key][best!.index];
+    cols.push(["P", (n) => at(n, "precision"), best!.precision]);
+    cols.push(["R", (n) => at(n, "recall"), best!.recall]);
+  }
   const coco = report.coco;
   if (coco !== undefined) {
     const byName = new Map(report.classes.map((c, k) => [c.name, coco.categories[k]]));
@@ -93,10 +102,23 @@ export function formatEvalTable(report: EvalReport): string {
     "all".padEnd(nameWidth) + String(report.numImages).padStart(8) +
       String(totalInstances).padStart(11) + cols.map(([, , all]) => cell(all, 9)).join(""),
   );
-  for (const c of report.classes) {
+  for (const c of shown) {
     lines.push(
       c.name.padEnd(nameWidth) + String(c.images).padStart(8) + String(c.instances).padStart(11) +
         cols.map(([, get]) => cell(get(c.name), 9)).join(""),
+    );
+  }
+  const hidden = report.classes.length - shown.length;
+  if (hidden > 0) {
+    lines.push(
+      `(${hidden} ${hidden === 1 ? "class" : "classes"} without ground truth not shown: ` +
+        "AP undefined, left out of the means)",
+    );
+  }
+  if (best !== undefined) {
+    lines.push(
+      `P and R at confidence ${best.confidence.toFixed(3)}, where the mean F1 is best ` +
+        `(${best.f1.toFixed(3)}); IoU > 0.5`,
     );
   }
   if (coco !== undefined) lines.push("", ...formatCocoSummary(coco.stats));
@@ -122,7 +144,10 @@ function num(x: number): number | null {
 /**
  * The `--json` object: `{"coco":{"AP",…,"ARl","perClass":{name:AP}},"voc07":{"mAP",
  * "perClass"},"voc":{…}}` with only the metrics evaluated. COCO keeps pycocotools' -1 for
- * undefined values; VOC gives `null`.
+ * undefined values; VOC gives `null`. With the analysis also `"bestF1":{"confidence","f1",
+ * "precision","recall","perClass":{name:{precision,recall,f1}}}` and `"confusion":{"iou",
+ * "confidence","rows","columns","labels","matrix"}` (rows ground truth, columns predicted, the
+ * last label `background`).
  */
 export function evalReportJson(report: EvalReport): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -140,6 +165,34 @@ export function evalReportJson(report: EvalReport): Record<string, unknown> {
     out[key] = {
       mAP: num(v.mAP),
       perClass: Object.fromEntries(Object.entries(v.perClass).map(([n, c]) => [n, num(c.ap)])),
+    };
+  }
+  if (report.analysis !== undefined) {
+    const { curves, confusion } = report.analysis;
+    const { best } = curves;
+    out.bestF1 = {
+      confidence: best.confidence,
+      f1: best.f1,
+      precision: best.precision,
+      recall: best.recall,
+      perClass: Object.fromEntries(
+        curves.classes.map((n) => {
+          const c = curves.perClass[n];
+          return [n, {
+            precision: c.precision[best.index],
+            recall: c.recall[best.index],
+            f1: c.f1[best.index],
+          }];
+        }),
+      ),
+    };
+    out.confusion = {
+      iou: confusion.iouThreshold,
+      confidence: confusion.confidence,
+      rows: "ground truth",
+      columns: "predicted",
+      labels: confusion.labels,
+      matrix: confusion.matrix,
     };
   }
   return out;

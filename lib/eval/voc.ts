@@ -35,6 +35,8 @@ export interface VocClassEval {
   /** Images with at least one non-difficult object of the class. */
   numImages: number;
   numDet: number;
+  /** The detections' scores in ranked order (descending). */
+  scores: Float64Array; // [numDet]
   /** Cumulative recall and precision after each detection, in ranked order. */
   recall: Float64Array; // [numDet]
   precision: Float64Array; // [numDet]
@@ -111,6 +113,26 @@ export function vocAp(
   return sum(terms);
 }
 
+/**
+ * voc_eval's IoU of two VOC boxes (1-based inclusive pixels: a width is `x2 − x1 + 1`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { vocIou } from "./voc.ts";
+ * assert.equal(vocIou([1, 1, 10, 10], [1, 1, 10, 10]), 1);
+ * assert.equal(vocIou([1, 1, 10, 10], [6, 1, 15, 10]), 50 / 150); // 5×10 of 10×10 + 10×10 − 50
+ * ```
+ */
+export function vocIou(a: readonly number[], b: readonly number[]): number {
+  const iw = Math.max(Math.min(a[2], b[2]) - Math.max(a[0], b[0]) + 1, 0);
+  const ih = Math.max(Math.min(a[3], b[3]) - Math.max(a[1], b[1]) + 1, 0);
+  const inters = iw * ih;
+  const uni = (a[2] - a[0] + 1) * (a[3] - a[1] + 1) + (b[2] - b[0] + 1) * (b[3] - b[1] + 1) -
+    inters;
+  return inters / uni;
+}
+
 /** Ground truth of one class in one image. */
 interface ClassRecord {
   boxes: [number, number, number, number][];
@@ -124,10 +146,11 @@ function evaluateClass(
   npos: number,
   dets: VocDetection[],
   iouThreshold: number,
-): { recall: Float64Array; precision: Float64Array } {
+): { scores: Float64Array; recall: Float64Array; precision: Float64Array } {
   // Stable descending sort in input order (the reference's np.argsort is not stable).
   const ranked = dets.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
   const nd = ranked.length;
+  const scores = Float64Array.from(ranked, (r) => r.d.score);
   const recall = new Float64Array(nd), precision = new Float64Array(nd);
   let tp = 0, fp = 0;
   for (let j = 0; j < nd; j++) {
@@ -136,15 +159,9 @@ function evaluateClass(
     if (R === undefined) {
       throw new RangeError(`detection image "${det.imageId}" is not an image of the ground truth`);
     }
-    const [bx1, by1, bx2, by2] = det.bbox;
     let ovmax = -Infinity, jmax = -1;
     for (let g = 0; g < R.boxes.length; g++) {
-      const [gx1, gy1, gx2, gy2] = R.boxes[g];
-      const iw = Math.max(Math.min(gx2, bx2) - Math.max(gx1, bx1) + 1, 0);
-      const ih = Math.max(Math.min(gy2, by2) - Math.max(gy1, by1) + 1, 0);
-      const inters = iw * ih;
-      const uni = (bx2 - bx1 + 1) * (by2 - by1 + 1) + (gx2 - gx1 + 1) * (gy2 - gy1 + 1) - inters;
-      const overlap = inters / uni;
+      const overlap = vocIou(det.bbox, R.boxes[g]);
       // np.max / np.argmax: the first maximum; a NaN wins.
       if (Number.isNaN(overlap)) {
         ovmax = NaN;
@@ -167,7 +184,7 @@ function evaluateClass(
     recall[j] = tp / npos;
     precision[j] = tp / Math.max(tp + fp, Number.EPSILON);
   }
-  return { recall, precision };
+  return { scores, recall, precision };
 }
 
 /**
@@ -222,12 +239,21 @@ export function evaluateVoc(
       if (mine.length > hard) numImages++;
     }
     const dets = detsPerClass[name] ?? [];
-    const { recall, precision } = evaluateClass(records, npos, dets, iouThreshold);
+    const { scores, recall, precision } = evaluateClass(records, npos, dets, iouThreshold);
     // Nothing to rank and nothing to find: undefined (the reference raises).
     const ap = npos === 0 && dets.length === 0
       ? NaN
       : vocAp(recall, precision, { use07: options.use07 });
-    perClass[name] = { ap, npos, numDifficult, numImages, numDet: dets.length, recall, precision };
+    perClass[name] = {
+      ap,
+      npos,
+      numDifficult,
+      numImages,
+      numDet: dets.length,
+      scores,
+      recall,
+      precision,
+    };
     if (npos > 0) mapClasses.push(name);
   }
   return { mAP: mean(mapClasses.map((c) => perClass[c].ap)), mapClasses, perClass };
