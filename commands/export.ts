@@ -10,7 +10,9 @@ import { backendOption } from "./options.ts";
  */
 export function exportCommand() {
   return new Command("export")
-    .description("write a model as ONNX or safetensors (checked before it is kept)")
+    .description(
+      "write a model as ONNX, a TF.js graph model, a PyTorch .pth or safetensors (each checked in the runtime that loads it before it is kept)",
+    )
     .requiredOption(
       "-m, --model <model>",
       "a shipped model name, a .safetensors or a .pth file",
@@ -20,18 +22,22 @@ export function exportCommand() {
         .choices(EXPORT_FORMAT_NAMES)
         .makeOptionMandatory(),
     )
-    .requiredOption("-o, --out <path>", "the file to write (.onnx, .safetensors)")
+    .requiredOption(
+      "-o, --out <path>",
+      "the file to write (.onnx, .pth, .safetensors), or the folder (tfjs)",
+    )
     .option("--arch <name>", "the config a .pth or .safetensors file follows (default: inferred)")
     .option("--nms", "onnx: add NonMaxSuppression to the graph (output `selected`)")
     .addOption(backendOption())
     .option("--json", "print the result as JSON")
     .action(async (opts) => {
       const { checkExportTarget, exportModel } = await import("../lib/export/mod.ts");
-      const { checkWritableFile } = await import("../lib/io/atomic.ts");
+      const { checkWritableFile, refuseOverwriting } = await import("../lib/io/atomic.ts");
       const { initBackend } = await import("../lib/engine/tfjs.ts");
-      const { loadModel } = await import("../lib/model/load.ts");
-      checkExportTarget(opts.format, opts.out); // usage errors first, before any work
-      await checkWritableFile(opts.out);
+      const { loadModel, modelWeightsFile } = await import("../lib/model/load.ts");
+      const spec = checkExportTarget(opts.format, opts.out); // usage errors first
+      refuseOverwriting([modelWeightsFile(opts.model) ?? []].flat(), [opts.out]);
+      if (spec.extension !== null) await checkWritableFile(opts.out); // folders: the writer checks
       await initBackend(opts.backend);
       const model = await loadModel(opts.model, { arch: opts.arch });
       try {

@@ -6,6 +6,8 @@ import { oneLineError, ssd } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { stateDictDifference } from "../lib/export/safetensors.ts";
 import { loadOnnxEngine } from "../lib/engine/onnx_engine.ts";
+import { readTorchStateDict } from "../lib/io/torch.ts";
+import { loadTfjsGraphModel } from "../lib/export/tfjs_graph_load.ts";
 
 await tf.setBackend("cpu");
 
@@ -72,8 +74,8 @@ Deno.test("ssd export: usage errors exit 2 with one line and write nothing", asy
       /--out .*x\.bin: onnx exports are files ending in \.onnx/,
     ],
     [
-      ["--format", "tfjs", "--out", join(dir, "web")],
-      /^error: export format "tfjs" is not available yet$/,
+      ["--format", "torch", "--out", join(dir, "x.pt.zip")],
+      /--out .*x\.pt\.zip: torch exports are files ending in \.pth/,
     ],
   ];
   for (const [args, pattern] of cases) {
@@ -135,4 +137,38 @@ Deno.test("ssd export: an unwritable --out fails with exit 1, one line, nothing 
   }
   assert.deepEqual(names(dir), ["d.onnx", ...(Deno.uid() !== 0 ? ["locked"] : [])].sort());
   assert.deepEqual(names(folder), []);
+});
+
+Deno.test("ssd export --format torch and tfjs: a .pth that reads back, a graph model that runs", async () => {
+  const dir = await Deno.makeTempDir();
+  const pth = join(dir, "face.pth");
+  const r = await ssd("export", "-m", "face-slim-320", "-f", "torch", "-o", pth);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout.trim(), /face\.pth: face-slim-320 state dict, \d+ tensors, \d+ bytes/);
+  const model = await loadModel("face-slim-320");
+  try {
+    assert.equal(stateDictDifference(model.stateDict(), await readTorchStateDict(pth)), undefined);
+    const web = join(dir, "web");
+    const t = await ssd("export", "-m", "face-slim-320", "-f", "tfjs", "-o", web, "--json");
+    assert.equal(t.code, 0, t.stderr);
+    const result = JSON.parse(t.stdout);
+    assert.ok(result.check.maxAbsDiff.loc <= 1e-4 && result.check.maxAbsDiff.logits <= 1e-4);
+    assert.ok(names(web).includes("model.json"));
+    const graphModel = await loadTfjsGraphModel(web);
+    const images = tf.zeros([1, 240, 320, 3]);
+    const [loc, logits] = graphModel.execute(images, ["loc", "logits"]) as tf.Tensor[];
+    assert.deepEqual(loc.shape, [1, 4420, 4]);
+    assert.deepEqual(logits.shape, [1, 4420, 2]);
+    tf.dispose([images, loc, logits]);
+    graphModel.dispose();
+    // a second export into the same folder is refused and leaves it as it was
+    const before = names(web);
+    const again = await ssd("export", "-m", "face-slim-320", "-f", "tfjs", "-o", web);
+    assert.equal(again.code, 1);
+    oneLineError(again.stderr, /web: cannot write: the folder is not empty$/);
+    assert.deepEqual(names(web), before);
+    assert.deepEqual(names(dir), ["face.pth", "web"]);
+  } finally {
+    model.dispose();
+  }
 });

@@ -5,9 +5,10 @@
  * Formats:
  * - `onnx`: `writeOnnx` (`onnx.ts`), checked in onnxruntime against the tfjs model;
  * - `safetensors`: `writeSafetensorsModel` (`safetensors.ts`), checked by loading it back;
- * - `tfjs`: slot for `exportTfjsGraphModel` (`tfjs_graph.ts`), a TF.js graph model folder;
- * - `torch`: slot for `writeTorchPth` (`torch_pth.ts`), a `torch.load`-able state dict.
- * An empty slot makes {@link exportModel} refuse the format as not available yet.
+ * - `tfjs`: `writeTfjsModel` (`tfjs_export.ts`), a TF.js graph model folder, checked by
+ *   loading it in tfjs-converter;
+ * - `torch`: `writeTorchModel` (`torch_export.ts`), a `torch.load`-able state dict, checked by
+ *   reading it back.
  *
  * @module
  */
@@ -41,8 +42,8 @@ export interface ExportFormatSpec {
   /** The file name ending the output must have; `null` for a folder. */
   extension: string | null;
   description: string;
-  /** The writer; absent while the format is not implemented. */
-  exporter?: Exporter;
+  /** The writer. */
+  exporter: Exporter;
 }
 
 /** The formats `ssd export` knows, in help order. */
@@ -90,21 +91,44 @@ export const EXPORT_FORMATS: Record<ExportFormat, ExportFormatSpec> = {
   },
   tfjs: {
     extension: null,
-    description: "TF.js graph model folder (model.json + weight shards)",
-    // slot: exportTfjsGraphModel from ./tfjs_graph.ts
+    description: "TF.js graph model folder (model.json + weight shards), checked in tfjs-converter",
+    exporter: async (model, out) => {
+      const { writeTfjsModel } = await import("./tfjs_export.ts");
+      const { bytes, files, check } = await writeTfjsModel(model, out);
+      const d = check.maxAbsDiff;
+      return {
+        format: "tfjs",
+        path: out,
+        bytes,
+        check: { ...check },
+        summary: `${out}/: ${model.config.name} as a TF.js graph model, ${files} files, ` +
+          `${bytes} bytes; tf.loadGraphModel vs the model on ${check.batch} images: ` +
+          `max |Δ| loc ${fmt(d.loc)}, logits ${fmt(d.logits)}`,
+      };
+    },
   },
   torch: {
     extension: ".pth",
-    description: "PyTorch state dict for torch.load",
-    // slot: writeTorchPth from ./torch_pth.ts
+    description: "PyTorch state dict (torch.save), loads strictly into torchvision's SSD",
+    exporter: async (model, out) => {
+      const { writeTorchModel } = await import("./torch_export.ts");
+      const { bytes, tensors } = await writeTorchModel(model, out);
+      return {
+        format: "torch",
+        path: out,
+        bytes,
+        check: { tensors, readsBack: true },
+        summary: `${out}: ${model.config.name} state dict, ${tensors} tensors, ${bytes} bytes; ` +
+          "reads back bit for bit",
+      };
+    },
   },
 };
 
 /**
  * Exports `model` as `format` to `out`.
  *
- * @throws {UsageError} for a format without a writer yet or an output name without the
- * format's ending; whatever the writer throws (a FileError naming `out`).
+ * @throws {UsageError} for an unknown format or an output name without the format's ending; whatever the writer throws (a FileError naming `out`).
  */
 export async function exportModel(
   model: SsdModel,
@@ -113,11 +137,11 @@ export async function exportModel(
   opts: ExportOptions = {},
 ): Promise<ExportResult> {
   const spec = checkExportTarget(format, out);
-  return await spec.exporter!(model, out, opts);
+  return await spec.exporter(model, out, opts);
 }
 
 /**
- * Checks, before any work, that `format` has a writer and `out` the format's ending.
+ * Checks, before any work, that `format` is known and `out` has the format's ending.
  *
  * @throws {UsageError} otherwise.
  */
@@ -128,7 +152,6 @@ export function checkExportTarget(format: ExportFormat, out: string): ExportForm
       `unknown export format "${format}"; known: ${EXPORT_FORMAT_NAMES.join(", ")}`,
     );
   }
-  if (!spec.exporter) throw new UsageError(`export format "${format}" is not available yet`);
   if (spec.extension && !out.toLowerCase().endsWith(spec.extension)) {
     throw new UsageError(
       `--out ${out}: ${format} exports are files ending in ${spec.extension}`,
