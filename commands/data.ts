@@ -46,22 +46,29 @@ function checkCommand() {
   )
     .option("--json", "print the report as JSON")
     .option("--no-decode", "only check that image files exist (faster; finds no corrupt images)")
+    .option("-q, --quiet", "no progress on stderr")
     .action(async (path, opts) => {
       const { checkDataset } = await import("../lib/data/check.ts");
-      const progress = Deno.stderr.isTerminal();
-      const report = await checkDataset(path, {
-        set: opts.set,
-        classes: await readClasses(opts.classes),
-        images: opts.images,
-        decode: opts.decode,
-        onProgress: progress
-          ? (done, total) => {
-            const text = new TextEncoder().encode(`\rchecked ${done}/${total} images`);
-            Deno.stderr.writeSync(text);
-            if (done === total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
-          }
-          : undefined,
-      });
+      const { JobProgress } = await import("./progress.ts");
+      const quiet = opts.quiet ?? false;
+      const progress = new JobProgress({ label: "check", unit: "images", total: 0, quiet });
+      let report;
+      try {
+        report = await checkDataset(path, {
+          set: opts.set,
+          classes: await readClasses(opts.classes),
+          images: opts.images,
+          decode: opts.decode,
+          onProgress: (done, total) => {
+            progress.total = total;
+            progress.tick(done - progress.done);
+          },
+        });
+      } finally {
+        progress.stop();
+      }
+      // A long check says how long it took (on a terminal the bar showed it as it went).
+      if (!quiet && progress.seconds > 2) console.error(`checked ${progress.summary()}`);
       for (const note of report.notes) console.error(`note: ${note}`);
       if (opts.json) {
         console.log(JSON.stringify(report, null, 1));
@@ -149,25 +156,42 @@ function statsCommand() {
 }
 
 function showCommand() {
-  return datasetCommand("show", "draw the ground truth (optionally augmented) on images")
-    .requiredOption("--out <dir>", "folder for the drawn PNGs")
+  return datasetCommand(
+    "show",
+    "draw the ground truth at a model's input size (optionally augmented as in training) and a mosaic",
+  )
+    .requiredOption("--out <dir>", "folder for the drawn PNGs (one per image, and mosaic.png)")
+    .option(
+      "-m, --model <model>",
+      "draw at this model's input size and normalization (a shipped name or weights file)",
+      "ssd300",
+    )
+    .option("--arch <name>", "the config a .pth or .safetensors --model follows")
     .option("--n <count>", "how many images", parsePositiveInt, 16)
     .option("--augment", "draw training augmentations (the paper's pipeline) instead")
     .option("--seed <seed>", "seed of the sample choice and augmentation", parseInteger, 0)
     .action(async (path, opts) => {
       const { showDataset } = await import("../lib/data/show.ts");
+      const { resolveConfig } = await import("../lib/model/load.ts");
+      const cfg = await resolveConfig(opts.model, { arch: opts.arch });
       const result = await showDataset(path, {
         set: opts.set,
         classes: await readClasses(opts.classes),
         images: opts.images,
         out: opts.out,
+        imageSize: cfg.imageSize,
+        mean: cfg.preprocess.mean,
+        std: cfg.preprocess.std,
         n: opts.n,
         augment: opts.augment ?? false,
         seed: opts.seed,
         onWritten: (file) => console.log(file),
         onError: (err) => console.error(`error: ${err.file}: ${err.reason}`),
       });
-      console.error(`wrote ${result.written} images to ${opts.out}`);
+      const [h, w] = cfg.imageSize;
+      console.error(
+        `wrote ${result.written} images at ${w}×${h} (${cfg.name}'s input) and a mosaic to ${opts.out}`,
+      );
       if (result.failed > 0) {
         throw new FileError(path, `${result.failed} images could not be drawn`);
       }

@@ -62,7 +62,13 @@ Deno.test("ssd data stats --json counts classes, instances and box sizes", async
   assert.deepEqual(s.imageSize, { min: [250, 172], max: [225, 225] });
 });
 
-Deno.test("ssd data show --out draws the ground truth; --augment draws augmented samples", async () => {
+/** Width and height of a PNG file, from its IHDR chunk. */
+async function pngSize(path: string): Promise<[number, number]> {
+  const view = new DataView((await Deno.readFile(path)).buffer);
+  return [view.getUint32(16), view.getUint32(20)];
+}
+
+Deno.test("ssd data show draws the ground truth at the model's input size, and a mosaic", async () => {
   const out = await Deno.makeTempDir();
   try {
     const r = await ssd("data", "show", RACCOON, "--out", out, "--n", "2");
@@ -70,7 +76,13 @@ Deno.test("ssd data show --out draws the ground truth; --augment draws augmented
     assert.deepEqual(r.stdout.trim().split("\n"), [
       `${out}/raccoon-131.png`,
       `${out}/raccoon-150.png`,
+      `${out}/mosaic.png`,
     ]);
+    assert.match(r.stderr, /wrote 2 images at 300×300 \(ssd300's input\) and a mosaic/);
+    // Resized to SSD300's 300×300 whatever the photo's size (raccoon-131 is 259×194).
+    assert.deepEqual(await pngSize(`${out}/raccoon-131.png`), [300, 300]);
+    // The mosaic: 2 tiles in 2 columns, 8 px gaps, a 20 px caption strip under each.
+    assert.deepEqual(await pngSize(`${out}/mosaic.png`), [8 + 2 * 308, 8 + 328]);
     const a = await ssd(
       "data",
       "show",
@@ -82,11 +94,18 @@ Deno.test("ssd data show --out draws the ground truth; --augment draws augmented
       "--augment",
       "--seed",
       "3",
+      "--model",
+      "tiny",
     );
     assert.equal(a.code, 0, a.stderr);
-    assert.equal(a.stdout.trim().split("\n").filter((l) => l.endsWith("_aug3.png")).length, 2);
-    const png = await Deno.readFile(`${out}/raccoon-131.png`);
-    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    const lines = a.stdout.trim().split("\n");
+    assert.equal(lines.filter((l) => /raccoon-\d+_aug3\.png$/.test(l)).length, 2);
+    assert.equal(lines.at(-1), `${out}/mosaic_aug3.png`);
+    // tiny's 160×160 input, enlarged 2× pixel for pixel so the labels read.
+    const first = lines[0];
+    assert.deepEqual(await pngSize(first), [320, 320]);
+    // The first run's files are still there, untouched by the second.
+    assert.ok((await Deno.stat(`${out}/mosaic.png`)).isFile);
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -14,7 +14,10 @@ export interface TagRect {
   top: number;
   width: number;
   height: number;
-  /** Pixels of boxes (its own included) under it, plus three times those of earlier tags. */
+  /**
+   * Pixels of boxes (its own included) under it, plus three times those of earlier tags (plus
+   * its own area when it had to be moved back into the image).
+   */
   cost: number;
 }
 
@@ -71,15 +74,18 @@ export function placeTags(
     const step = Math.max(1, Math.round(w / 4));
     for (let x = Math.min(x1, x2 - w) + step; x < Math.max(x1, x2 - w); x += step) slide.push(x);
     const lefts = [...new Set(slide.map(fitX))];
-    const candidates: [number, number][] = [];
+    // [left, top, penalty]: a place above or below that had to be moved back into the image is
+    // not above or below any more; it counts as covering a tag's area, so the place inside the
+    // top edge is taken before it.
+    const candidates: [number, number, number][] = [];
     for (const top of [y1 - h, y2, y1]) {
-      for (const left of lefts) candidates.push([left, fitY(top)]);
+      for (const left of lefts) candidates.push([left, fitY(top), fitY(top) !== top ? w * h : 0]);
     }
     let best: [number, number] | undefined, bestCost = Infinity;
-    for (const [left, top] of candidates) {
+    for (const [left, top, penalty] of candidates) {
       const rect = [left, top, left + w, top + h];
       // Its own box counts too: a tag pushed back into the image, or inside, covers its object.
-      let cost = 0;
+      let cost = penalty;
       for (const other of rounded) cost += overlap(rect, other);
       for (const tag of placed) cost += 3 * overlap(rect, tag);
       if (cost < bestCost) {

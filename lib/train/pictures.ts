@@ -116,36 +116,58 @@ export async function drawBatchMosaic(batch: Batch, opts: MosaicOptions): Promis
   const width = GAP + columns * (tw + GAP), height = GAP + rows * (th + CAPTION + GAP);
   const mosaic: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(255) };
   for (let b = 0; b < count; b++) {
-    const boxes = batch.boxes[b], labels = batch.labels[b]; // [G, 4] xyxy, [G]
-    if (boxes.length !== 4 * labels.length) {
-      throw new RangeError(
-        `Cannot draw a batch: image ${batch.ids[b]} has ${
-          boxes.length / 4
-        } boxes and ${labels.length} labels`,
-      );
-    }
-    const draw: DrawBox[] = [];
-    for (let g = 0; g < labels.length; g++) {
-      const label = opts.classes[labels[g] - 1];
-      if (label === undefined) {
-        throw new RangeError(
-          `Cannot draw a batch: label ${labels[g]} of image ${
-            batch.ids[b]
-          } is not in 1…${opts.classes.length}`,
-        );
-      }
-      const [x1, y1, x2, y2] = boxes.subarray(4 * g, 4 * g + 4);
-      draw.push({ bboxPx: [x1 * tw, y1 * th, x2 * tw, y2 * th], label, classIndex: labels[g] - 1 });
-    }
-    const tile = await drawDetections(enlarge(denormalize(batch, b, opts.mean, opts.std), k), draw);
+    const tile = await drawBatchImage(batch, b, opts);
     const left = GAP + (b % columns) * (tw + GAP),
       top = GAP + Math.floor(b / columns) * (th + CAPTION + GAP);
     paste(mosaic, tile, left, top);
     const id = batch.ids[b].length > 40 ? `…${batch.ids[b].slice(-39)}` : batch.ids[b];
-    const caption = await renderText(`${id}  (${labels.length})`, 12, 0x000000ff);
+    const caption = await renderText(`${id}  (${batch.labels[b].length})`, 12, 0x000000ff);
     blendText(mosaic, caption, left, top + th + Math.round((CAPTION - caption.height) / 2));
   }
   await writeImage(opts.path, mosaic);
+}
+
+/**
+ * Image `b` of a loader batch as the network sees it, de-normalized back to RGB, with its
+ * target boxes framed and named; enlarged 2× (3×, …) pixel for pixel when its shorter side is
+ * under 320 px, so the labels stay readable. One tile of {@link drawBatchMosaic}.
+ *
+ * @param batch from `createLoader` (see {@link drawBatchMosaic})
+ * @param b the image's index in the batch
+ * @param opts the normalization to undo and the class names
+ * @returns a new RGB image of `k · W × k · H` pixels
+ * @throws RangeError when the image's boxes and labels disagree or a label has no name
+ */
+export async function drawBatchImage(
+  batch: Batch,
+  b: number,
+  opts: Pick<MosaicOptions, "mean" | "std" | "classes">,
+): Promise<RgbImage> {
+  const [h, w] = batch.size;
+  const k = Math.max(1, Math.floor(MIN_TILE / Math.min(h, w)));
+  const tw = w * k, th = h * k;
+  const boxes = batch.boxes[b], labels = batch.labels[b]; // [G, 4] xyxy, [G]
+  if (boxes.length !== 4 * labels.length) {
+    throw new RangeError(
+      `Cannot draw a batch: image ${batch.ids[b]} has ${
+        boxes.length / 4
+      } boxes and ${labels.length} labels`,
+    );
+  }
+  const draw: DrawBox[] = [];
+  for (let g = 0; g < labels.length; g++) {
+    const label = opts.classes[labels[g] - 1];
+    if (label === undefined) {
+      throw new RangeError(
+        `Cannot draw a batch: label ${labels[g]} of image ${
+          batch.ids[b]
+        } is not in 1…${opts.classes.length}`,
+      );
+    }
+    const [x1, y1, x2, y2] = boxes.subarray(4 * g, 4 * g + 4);
+    draw.push({ bboxPx: [x1 * tw, y1 * th, x2 * tw, y2 * th], label, classIndex: labels[g] - 1 });
+  }
+  return await drawDetections(enlarge(denormalize(batch, b, opts.mean, opts.std), k), draw);
 }
 
 /** Options of {@link drawDetectionsOnSample}. */
