@@ -170,10 +170,14 @@ function showCommand() {
     .option("--n <count>", "how many images", parsePositiveInt, 16)
     .option("--augment", "draw training augmentations (the paper's pipeline) instead")
     .option("--seed <seed>", "seed of the sample choice and augmentation", parseInteger, 0)
+    .option("-q, --quiet", "no progress or summary on stderr")
     .action(async (path, opts) => {
       const { showDataset } = await import("../lib/data/show.ts");
       const { resolveConfig } = await import("../lib/model/load.ts");
+      const { JobProgress } = await import("./progress.ts");
       const cfg = await resolveConfig(opts.model, { arch: opts.arch });
+      const quiet = opts.quiet ?? false;
+      const progress = new JobProgress({ label: "show", unit: "images", total: 0, quiet });
       const result = await showDataset(path, {
         set: opts.set,
         classes: await readClasses(opts.classes),
@@ -185,13 +189,20 @@ function showCommand() {
         n: opts.n,
         augment: opts.augment ?? false,
         seed: opts.seed,
-        onWritten: (file) => console.log(file),
-        onError: (err) => console.error(`error: ${err.file}: ${err.reason}`),
-      });
+        onWritten: (file) => progress.print(() => console.log(file)),
+        onError: (err) => progress.print(() => console.error(`error: ${err.file}: ${err.reason}`)),
+        onProgress: (done, total) => {
+          progress.total = total;
+          progress.tick(done - progress.done);
+        },
+      }).finally(() => progress.stop());
       const [h, w] = cfg.imageSize;
-      console.error(
-        `wrote ${result.written} images at ${w}×${h} (${cfg.name}'s input) and a mosaic to ${opts.out}`,
-      );
+      if (!quiet) {
+        console.error(
+          `wrote ${result.written} images at ${w}×${h} (${cfg.name}'s input) and a mosaic to ` +
+            opts.out,
+        );
+      }
       if (result.failed > 0) {
         throw new FileError(path, `${result.failed} images could not be drawn`);
       }

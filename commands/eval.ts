@@ -16,7 +16,8 @@ const METRICS = ["coco", "voc07", "voc", "all"] as const;
 export function evalCommand() {
   return new Command("eval")
     .description(
-      "mAP of detections: COCO (pycocotools) and PASCAL VOC (voc_eval, 11-point and all-point)",
+      "mAP of detections: COCO (pycocotools) and PASCAL VOC (voc_eval, 11-point and all-point); " +
+        "with --model and --data, detect first and save detections and figures to runs/eval/eval, eval2, …",
     )
     .option(
       "--gt <path>",

@@ -32,8 +32,8 @@ export interface ShowOptions extends DatasetOptions {
   /** Draw one augmented sample per image (photometric, zoom-out, IoU crop, flip). */
   augment?: boolean;
   /**
-   * Seed for the choice of images and the augmentation (default 0): sample `i` of the dataset
-   * gets the augmentation epoch 1 of `ssd train --seed <seed>` gives it.
+   * Seed for the choice of images and the augmentation (default 0). Sample `i` is augmented
+   * with the seed the training loader gives it in the first epoch (`mixSeed(seed, 0, i)`).
    */
   seed?: number;
   /** Images in the mosaic (default 16; the first previews). */
@@ -42,6 +42,8 @@ export interface ShowOptions extends DatasetOptions {
   onWritten?: (file: string) => void;
   /** Called for an image that cannot be read; the others are still drawn. */
   onError?: (err: FileError) => void;
+  /** Called after each image (drawn or failed) with the count done and the total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -120,6 +122,7 @@ export async function showDataset(
       if (!(err instanceof FileError)) throw err;
       failed++;
       opts.onError?.(err);
+      opts.onProgress?.(shown.length + failed, chosen.length);
       continue;
     }
     const tile = await drawBatchImage(batchOf([{ id: s.id, sample }], opts.imageSize), 0, draw);
@@ -127,6 +130,7 @@ export async function showDataset(
     await writeImage(file, tile);
     opts.onWritten?.(file);
     shown.push({ id: s.id, sample });
+    opts.onProgress?.(shown.length + failed, chosen.length);
   }
   if (shown.length > 0) {
     const batch = batchOf(shown.slice(0, opts.mosaic ?? 16), opts.imageSize);
