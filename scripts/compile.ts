@@ -22,12 +22,8 @@ await Deno.mkdir(output.replace(/\/[^/]*$/, "") || ".", { recursive: true });
 const command = new Deno.Command(Deno.execPath(), {
   args: [
     "compile",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-ffi",
-    "--allow-sys",
-    "--allow-run",
+    "-q",
+    "-P", // deno.json's permissions.default, as `deno task ssd` (ssd spawns no process: no run)
     "--include",
     "assets",
     "--include",

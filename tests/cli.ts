@@ -3,6 +3,18 @@ import assert from "node:assert/strict";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
+/** The project's deno.json: its `permissions.default` set is what every task runs with. */
+export const CONFIG: string = new URL("../deno.json", import.meta.url).pathname;
+
+/**
+ * `deno run` arguments (before the script) with the permission set of `deno task ssd`
+ * (`-P`: deno.json's `permissions.default`; `-q` hides Deno's note that permission sets are
+ * experimental), from any working folder.
+ */
+export function denoRunArgs(...extra: string[]): string[] {
+  return ["run", "-q", "-P", `--config=${CONFIG}`, ...extra];
+}
+
 /** What one run of the CLI printed and returned. */
 export interface CliResult {
   code: number;
@@ -10,7 +22,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Spawns `deno run <the permissions of deno task ssd> main.ts …args`. */
+/** Spawns `deno run -P main.ts …args`, as `deno task ssd` does. */
 export function ssd(...args: string[]): Promise<CliResult> {
   return ssdIn(undefined, ...args);
 }
@@ -19,17 +31,7 @@ export function ssd(...args: string[]): Promise<CliResult> {
 export async function ssdIn(cwd: string | undefined, ...args: string[]): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     cwd,
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-run",
-      MAIN,
-      ...args,
-    ],
+    args: [...denoRunArgs(), MAIN, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

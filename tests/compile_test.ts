@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { oneLineError } from "./cli.ts";
+import { denoRunArgs, oneLineError } from "./cli.ts";
 
 const SCRIPT = new URL("../scripts/compile.ts", import.meta.url).pathname;
 
@@ -15,16 +15,7 @@ Deno.test("compile: a DENORT_BIN that names no file is one line, exit 1, nothing
     const output = join(dir, "dist", "ssd");
     const missing = join(dir, "no-such-denort");
     const r = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-run",
-        SCRIPT,
-        "--output",
-        output,
-      ],
+      args: [...denoRunArgs("--allow-run"), SCRIPT, "--output", output],
       env: { DENORT_BIN: missing },
       stdout: "piped",
       stderr: "piped",

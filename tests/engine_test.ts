@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backendInfo, initBackend, probeWebGpuAdapter } from "../lib/engine/tfjs.ts";
 import { maxAbsDiff, runConvCheck } from "../lib/engine/check.ts";
 import { onnxruntimeAvailable } from "../lib/engine/onnx.ts";
+import { denoRunArgs } from "./cli.ts";
 
 Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp");
 
@@ -43,7 +44,7 @@ Deno.test("probeWebGpuAdapter() reports limits or null, never throws", async () 
 
 Deno.test("onnxruntimeAvailable() loads onnxruntime-node", async () => {
   const status = await onnxruntimeAvailable();
-  assert.equal(status.ok, true, status.error);
+  assert.equal(status.ok, true, status.error ?? "");
   assert.match(status.version ?? "", /^1\.20\./);
 });
 
@@ -61,7 +62,7 @@ console.log(info.threads, (await y.data())[0]);
 `,
   );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `--config=${new URL("../deno.json", import.meta.url).pathname}`, script],
+    args: [...denoRunArgs(), script],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

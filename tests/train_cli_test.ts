@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { writeSynthDataset } from "../lib/data/synth.ts";
 import { readCheckpoint } from "../lib/train/checkpoint.ts";
 import { loadModel } from "../lib/model/load.ts";
-import { oneLineError, ssd } from "./cli.ts";
+import { denoRunArgs, oneLineError, ssd } from "./cli.ts";
 import { useBackend } from "./model_helpers.ts";
 
 const ROOT = await Deno.makeTempDir({ prefix: "ssd_train_cli_" });
@@ -92,7 +92,7 @@ Deno.test("a checkpoint killed with SIGKILL mid-write is still whole and loadabl
   const script = new URL("./checkpoint_writer.ts", import.meta.url).pathname;
   for (let round = 0; round < 3; round++) {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-write", "--allow-env", script, path],
+      args: [...denoRunArgs(), script, path],
       stdout: "piped",
       stderr: "null",
     }).spawn();
