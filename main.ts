@@ -6,7 +6,7 @@
  * Exit codes: 0 ok, 1 failure (a bad file, a NaN loss), 2 usage.
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { FileError, UsageError } from "./lib/errors.ts";
+import { displayPath, FileError, oneLine, UsageError } from "./lib/errors.ts";
 import { priorsCommand } from "./commands/priors.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { dataCommand } from "./commands/data.ts";
@@ -14,8 +14,10 @@ import { detectCommand } from "./commands/detect.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { trainCommand } from "./commands/train.ts";
 import { exportCommand } from "./commands/export.ts";
+import denoJson from "./deno.json" with { type: "json" };
 
-const VERSION = "0.1.0";
+/** The package version, from deno.json (one place to bump). */
+const VERSION: string = denoJson.version;
 
 /** Builds the whole command tree; exported so tests can parse without spawning. */
 export function buildProgram(): Command {
@@ -47,6 +49,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * The one line an error prints: `error: <file>: <what is wrong>` for a bad file (also for an
+ * OS error that escaped the library's own checks, without its `(os error N)` wording), or
+ * `error: <message>`.
+ */
+export function errorLine(err: unknown): string {
+  if (err instanceof FileError) return `error: ${err.message}`;
+  const message = err instanceof Error ? err.message : String(err);
+  // Deno's file-system errors: `No such file or directory (os error 2): readfile '/a/b'`.
+  const os = /^(.*?) \(os error \d+\)(?:: \w+ '(.*)')?/s.exec(message);
+  if (os !== null) {
+    const why = os[1].charAt(0).toLowerCase() + os[1].slice(1);
+    return os[2] === undefined
+      ? `error: ${oneLine(why)}`
+      : `error: ${displayPath(os[2])}: ${oneLine(why)}`;
+  }
+  return `error: ${oneLine(message)}`;
+}
+
 async function main(args: string[]): Promise<number> {
   const debug = args.includes("--debug");
   const program = buildProgram();
@@ -62,19 +83,22 @@ async function main(args: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (debug && err instanceof Error) console.error(err.stack);
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof FileError) {
-      console.error(`error: ${err.file}: ${err.reason}`);
-      return 1;
-    }
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    console.error(errorLine(err));
+    return err instanceof UsageError ? 2 : 1;
   }
 }
 
 if (import.meta.main) {
+  // An error that escapes every await (a worker's, a forgotten promise's) is still one line
+  // and exit 1, never Deno's "Uncaught" report with a stack trace.
+  const uncaught = (event: ErrorEvent | PromiseRejectionEvent) => {
+    event.preventDefault();
+    const err = "reason" in event ? event.reason : event.error ?? event.message;
+    if (Deno.args.includes("--debug") && err instanceof Error) console.error(err.stack);
+    console.error(errorLine(err));
+    Deno.exit(err instanceof UsageError ? 2 : 1);
+  };
+  globalThis.addEventListener("unhandledrejection", uncaught);
+  globalThis.addEventListener("error", uncaught);
   Deno.exit(await main(Deno.args));
 }

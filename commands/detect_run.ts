@@ -20,6 +20,7 @@ import {
 } from "../lib/io/atomic.ts";
 import { makeRunDir } from "../lib/io/run_dir.ts";
 import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
+import { modelWeightsFile } from "../lib/model/load.ts";
 import { xyxyToCoco } from "../lib/data/box_px.ts";
 import type { DrawOptions } from "../lib/data/draw.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
@@ -133,7 +134,7 @@ function speedLine(t: StageTotals, saved: boolean, seconds: number, engine: stri
 /** Runs detection over the inputs and writes/prints the results. */
 export async function runDetect(inputs: string[], opts: DetectRunOptions): Promise<void> {
   const { files, errors } = await expandInputs(inputs);
-  for (const err of errors) console.error(`error: ${err.file}: ${err.reason}`);
+  for (const err of errors) console.error(`error: ${err.message}`);
   if (files.length === 0) {
     // Every input was reported above; there is nothing more to say.
     Deno.exitCode = 1;
@@ -142,7 +143,8 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   const used = new Set<string>();
   const drawnNames = files.map((file) => outputName(file, used));
   const exact = opts.save.kind === "exact" ? opts.save.dir : undefined;
-  refuseOverwriting(files, [
+  const weights = modelWeightsFile(opts.model);
+  refuseOverwriting([...files, ...(weights === undefined ? [] : [weights])], [
     ...(exact ? [...drawnNames, "detections.json"].map((n) => join(exact, n)) : []),
     ...(opts.cocoResults ? [opts.cocoResults] : []),
   ], exact ? [exact] : []);
@@ -251,7 +253,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
       } catch (err) {
         failed++;
         progress.print(() => {
-          if (err instanceof FileError) console.error(`error: ${err.file}: ${err.reason}`);
+          if (err instanceof FileError) console.error(`error: ${err.message}`);
           else console.error(`error: ${file}: ${err instanceof Error ? err.message : err}`);
         });
       }

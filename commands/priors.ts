@@ -18,10 +18,16 @@ export function priorsCommand() {
     .option("--json", "print the table as JSON")
     .option("--dump <file>", "write all priors [[cx, cy, w, h], …] (normalized) as JSON")
     .action(async (opts) => {
-      const { resolveConfig } = await import("../lib/model/load.ts");
-      const { generatePriors, priorLayerCounts, priorsHash } = await import("../lib/priors.ts");
+      const { modelWeightsFile, resolveConfig } = await import("../lib/model/load.ts");
+      if (opts.dump !== undefined) {
+        const { checkWritableFile, refuseOverwriting } = await import("../lib/io/atomic.ts");
+        const weights = modelWeightsFile(opts.model);
+        refuseOverwriting(weights === undefined ? [] : [weights], [opts.dump]);
+        await checkWritableFile(opts.dump);
+      }
       // UsageError (exit 2) listing the known models; FileError for a bad weight file.
       const cfg = await resolveConfig(opts.model, { arch: opts.arch });
+      const { generatePriors, priorLayerCounts, priorsHash } = await import("../lib/priors.ts");
       const layers = priorLayerCounts(cfg);
       const priors = generatePriors(cfg); // [P, 4] cxcywh
       const total = priors.length / 4;

@@ -1,3 +1,28 @@
+/** Control characters (a newline in a file name) would break the one-line error contract. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * A path as messages show it: as is, or JSON-quoted with escapes when it holds control
+ * characters (`"a\nb.jpg"`), so an error about it stays on one line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { displayPath } from "./errors.ts";
+ * assert.equal(displayPath("my photos/ä.jpg"), "my photos/ä.jpg");
+ * assert.equal(displayPath("a\nb.jpg"), '"a\\nb.jpg"');
+ * ```
+ */
+export function displayPath(path: string): string {
+  return CONTROL.test(path) ? JSON.stringify(path) : path;
+}
+
+/** `text` on one line: line breaks (and the spaces around them) become one space. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
+
 /**
  * Errors the library throws when a file on disk is wrong. The CLI prints them as one line,
  * `error: <file>: <what is wrong>`, and exits 1.
@@ -21,7 +46,7 @@ export class FileError extends Error {
   readonly reason: string;
 
   constructor(file: string, reason: string, options?: ErrorOptions) {
-    super(`${file}: ${reason}`, options);
+    super(`${displayPath(file)}: ${oneLine(reason)}`, options);
     this.name = "FileError";
     this.file = file;
     this.reason = reason;
@@ -37,4 +62,26 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/**
+ * A JSON value as an error message shows it: numbers JSON cannot hold (`1e99999` parses to
+ * Infinity, which `JSON.stringify` would print as `null`) say what they are; long values are
+ * cut to `max` characters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { showJsonValue } from "./errors.ts";
+ * assert.equal(showJsonValue(JSON.parse("[1, 1e99999]")), "[1,Infinity (out of range)]");
+ * assert.equal(showJsonValue(undefined), "nothing");
+ * ```
+ */
+export function showJsonValue(value: unknown, max = 60): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(
+    value,
+    (_, v) => typeof v === "number" && !Number.isFinite(v) ? `\u0000${v}` : v,
+  )?.replace(/"\\u0000(-?Infinity|NaN)"/g, "$1 (out of range)") ?? String(value);
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

@@ -92,9 +92,41 @@ Deno.test("loadModel() names the known models for an unknown one, and asks for w
   });
   await assert.rejects(loadModel("ssd512"), (err: unknown) => {
     assert.ok(err instanceof UsageError);
-    assert.match(err.message, /no shipped weights; pass .*\.safetensors or a \.pth/);
+    assert.match(
+      err.message,
+      /no shipped weights .*ssd train --model ssd512.*\.safetensors or \.pth/,
+    );
     return true;
   });
+  await assert.rejects(loadModel("ssdlite320"), (err: unknown) => {
+    assert.ok(err instanceof UsageError);
+    assert.ok(
+      err.message.includes(
+        'torch.save(ssdlite320_mobilenet_v3_large(weights="DEFAULT").state_dict(), "ssdlite320.pth")',
+      ),
+      err.message,
+    );
+    return true;
+  });
+});
+
+Deno.test("loadModel() refuses weights holding NaN or infinity, naming the file and tensor", async () => {
+  const { checkFiniteWeights } = await import("../lib/model/load.ts");
+  const sd = new Map([
+    ["a.weight", {
+      dtype: "float32" as const,
+      shape: [3],
+      data: Float32Array.of(1, NaN, Infinity),
+    }],
+    ["b.weight", { dtype: "float16" as const, shape: [1], data: Uint16Array.of(0x7c00) }],
+  ]);
+  assert.throws(() => checkFiniteWeights(sd, "w.safetensors"), {
+    message: /^w\.safetensors: tensor "a\.weight" holds 2 of 3 NaN or infinite values/,
+  });
+  sd.delete("a.weight");
+  assert.throws(() => checkFiniteWeights(sd, "w.safetensors"), /"b\.weight" holds only NaN/);
+  sd.set("b.weight", { dtype: "float16", shape: [1], data: Uint16Array.of(0x3c00) }); // 1.0
+  checkFiniteWeights(sd, "w.safetensors");
 });
 
 Deno.test("loadModel() with --arch of another architecture reports the mismatched keys", async () => {

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { FileError } from "../errors.ts";
+import { FileError, showJsonValue } from "../errors.ts";
+import { describeFsError } from "../io/read.ts";
 
 /** One entry of `images`. */
 export interface CocoImage {
@@ -58,8 +59,7 @@ async function readJson(path: string): Promise<unknown> {
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    const reason = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
-    throw new FileError(path, `cannot read: ${reason}`);
+    throw new FileError(path, `cannot read: ${describeFsError(err).replace(/^cannot read: /, "")}`);
   }
   try {
     return JSON.parse(text);
@@ -88,7 +88,7 @@ class EntryReader {
     const value = this.entry[key];
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      this.fail(`"${key}" must be a finite number, got ${JSON.stringify(value) ?? "nothing"}`);
+      this.fail(`"${key}" must be a finite number, got ${showJsonValue(value)}`);
     }
     return value;
   }
@@ -97,7 +97,7 @@ class EntryReader {
     const value = this.entry[key];
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value !== "string") {
-      this.fail(`"${key}" must be a string, got ${JSON.stringify(value) ?? "nothing"}`);
+      this.fail(`"${key}" must be a string, got ${showJsonValue(value)}`);
     }
     return value;
   }
@@ -108,8 +108,7 @@ class EntryReader {
       !Array.isArray(value) || value.length !== 4 ||
       !value.every((v) => typeof v === "number" && Number.isFinite(v))
     ) {
-      const got = JSON.stringify(value)?.slice(0, 60) ?? "nothing";
-      this.fail(`"bbox" must be [x, y, w, h] of 4 finite numbers, got ${got}`);
+      this.fail(`"bbox" must be [x, y, w, h] of 4 finite numbers, got ${showJsonValue(value)}`);
     }
     return [value[0], value[1], value[2], value[3]];
   }
@@ -128,7 +127,8 @@ function entries(file: string, data: Record<string, unknown>, key: string): Entr
  * Reads a COCO instances file (`images`, `annotations`, `categories`). `area` defaults to
  * `w * h` and `iscrowd` to 0 when absent; `width`/`height` of an image default to 0.
  *
- * @throws FileError when the file is missing, not JSON, or a field has the wrong type
+ * @throws FileError when the file is missing, not JSON, has no images, or a field has the
+ *   wrong type
  *
  * @example
  * ```ts
@@ -175,6 +175,7 @@ export async function readCocoInstances(path: string): Promise<CocoInstances> {
     id: e.number("id"),
     name: e.string("name", ""),
   }));
+  if (images.length === 0) throw new FileError(path, 'no images (the "images" list is empty)');
   return { images, annotations, categories };
 }
 

@@ -15,10 +15,18 @@
 import { Image } from "imagescript";
 import { FileError } from "../errors.ts";
 import { applyOrientation, readJpegOrientation } from "./exif.ts";
+import { probeImageSize } from "./image_size.ts";
 import { decodeJpegRgb, encodeJpegRgb, type JpegDecodeResult } from "./jpeg_codec.ts";
 import { encodePngRgb } from "./png_encode.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { describeFsError } from "../io/read.ts";
 import type { RgbImage } from "./types.ts";
+
+/**
+ * Most pixels an image may have: Pillow's decompression-bomb limit (2 × 89,478,485). A header
+ * can claim 65535×65535 in a few bytes; the decoders would try to allocate 17 GB for it.
+ */
+const MAX_PIXELS = 178_956_970;
 
 function isPng(b: Uint8Array): boolean {
   return b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
@@ -28,11 +36,27 @@ function isJpeg(b: Uint8Array): boolean {
   return b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 }
 
-/** Whether a JPEG ends with its EOI marker (trailing zero padding allowed). */
+/**
+ * Whether a JPEG has its EOI marker after the image data: FF D9 after the first SOS (inside
+ * entropy-coded data an FF is always followed by 00 or a restart marker, so this is EOI, and
+ * an EXIF thumbnail's own EOI, before the SOS, does not count). Bytes after EOI are allowed,
+ * as libjpeg and OpenCV ignore them.
+ */
 function hasJpegEnd(b: Uint8Array): boolean {
-  let end = b.length;
-  while (end > 2 && b[end - 1] === 0) end--;
-  return end >= 4 && b[end - 2] === 0xff && b[end - 1] === 0xd9;
+  let p = 2;
+  while (p + 4 <= b.length && b[p] === 0xff) {
+    const marker = b[p + 1];
+    if (marker === 0xda) {
+      for (let i = p + 2; i + 1 < b.length; i++) {
+        if (b[i] === 0xff && b[i + 1] === 0xd9) return true;
+      }
+      return false;
+    }
+    if (marker === 0xff) p++;
+    else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) p += 2;
+    else p += 2 + ((b[p + 2] << 8) | b[p + 3]);
+  }
+  return false;
 }
 
 /** Whether a PNG's last chunk is IEND. */
@@ -78,14 +102,26 @@ export interface DecodedImage {
  * ```
  */
 export async function inspectImage(bytes: Uint8Array, file: string): Promise<DecodedImage> {
+  const size = probeImageSize(bytes);
+  if (size !== undefined && (size.width === 0 || size.height === 0)) {
+    throw new FileError(file, `the header says ${size.width}×${size.height} pixels: no image`);
+  }
+  if (size !== undefined && size.width * size.height > MAX_PIXELS) {
+    throw new FileError(
+      file,
+      `${size.width}×${size.height} pixels is too large to decode (at most ${MAX_PIXELS} pixels, ` +
+        "as Pillow's decompression-bomb limit)",
+    );
+  }
   if (isJpeg(bytes)) {
     let decoded: JpegDecodeResult;
     try {
       decoded = await decodeJpegRgb(bytes);
     } catch (err) {
+      const ended = hasJpegEnd(bytes) || (bytes.at(-2) === 0xff && bytes.at(-1) === 0xd9);
       throw new FileError(
         file,
-        !hasJpegEnd(bytes)
+        !ended
           ? "truncated JPEG (the file ends before the image data does)"
           : /unsupported color conversion/i.test((err as Error).message)
           ? "CMYK/YCCK JPEG: only RGB and greyscale JPEGs are supported (convert it to RGB)"
@@ -153,12 +189,7 @@ export async function readFileBytes(path: string): Promise<Uint8Array> {
 
 /** A short reason for a failed read: `no such file`, `permission denied`, `is a directory`. */
 export function describeReadError(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound) return "no such file";
-  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (err instanceof Deno.errors.IsADirectory) return "is a directory, not a file";
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/is a directory/i.test(msg)) return "is a directory, not a file";
-  return `cannot read: ${msg.replace(/ \(os error \d+\).*$/, "")}`;
+  return describeFsError(err);
 }
 
 /**

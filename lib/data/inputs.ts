@@ -3,6 +3,7 @@
  * (`*`, `?`, `**`, `[abc]`; quoted so the shell leaves them to us).
  */
 import { FileError } from "../errors.ts";
+import { describeFsError } from "../io/read.ts";
 
 /** File extensions treated as images when a folder or glob is expanded. */
 export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png"];
@@ -62,8 +63,7 @@ async function* walk(dir: string, rel: string, recursive: boolean): AsyncGenerat
 
 function describe(err: unknown): string {
   if (err instanceof Deno.errors.NotFound) return "no such file or folder";
-  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return err instanceof Error ? err.message : String(err);
+  return describeFsError(err);
 }
 
 /**

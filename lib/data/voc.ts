@@ -9,6 +9,7 @@
  * @module
  */
 import { FileError } from "../errors.ts";
+import { describeFsError } from "../io/read.ts";
 
 /** One `<object>` of a VOC annotation. */
 export interface VocObject {
@@ -43,12 +44,46 @@ const ENTITIES: Record<string, string> = {
   apos: "'",
 };
 
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, name: string) => {
-    if (name.startsWith("#x")) return String.fromCodePoint(parseInt(name.slice(2), 16));
-    if (name.startsWith("#")) return String.fromCodePoint(parseInt(name.slice(1), 10));
-    return ENTITIES[name] ?? whole;
-  });
+/**
+ * Replaces XML's five named entities and character references (`&#38;`, `&#x26;`); anything
+ * else after a `&` (an unknown entity such as `&foo;`, a bad reference such as `&#xZZ;`, a
+ * bare `&`) is not well-formed XML, as Python's ElementTree (which `voc_eval` uses) says too.
+ *
+ * @returns the decoded text, or a description of the first bad `&`
+ */
+function decodeEntities(text: string): { text: string } | { error: string; at: number } {
+  let out = "";
+  let from = 0;
+  for (let amp = text.indexOf("&"); amp >= 0; amp = text.indexOf("&", from)) {
+    out += text.slice(from, amp);
+    const m = /^&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z_][-A-Za-z0-9_.]*);/.exec(
+      text.slice(amp, amp + 40),
+    );
+    const name = m?.[1];
+    let char: string | undefined;
+    if (name === undefined) {
+      const shown = JSON.stringify(text.slice(amp, amp + 12).split(/[\s<]/)[0]);
+      return { error: `${shown} is not an entity (write & as &amp;)`, at: amp };
+    } else if (name.startsWith("#")) {
+      const code = name[1] === "x" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+      const allowed = code === 0x9 || code === 0xa || code === 0xd ||
+        (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) ||
+        (code >= 0x10000 && code <= 0x10ffff);
+      if (!allowed) return { error: `&${name}; is not a valid XML character`, at: amp };
+      char = String.fromCodePoint(code);
+    } else {
+      char = ENTITIES[name];
+      if (char === undefined) {
+        return {
+          error: `unknown entity &${name}; (XML knows &amp; &lt; &gt; &quot; &apos;)`,
+          at: amp,
+        };
+      }
+    }
+    out += char;
+    from = amp + m![0].length;
+  }
+  return { text: out + text.slice(from) };
 }
 
 /** A small well-formedness-checking XML reader (elements and text; enough for VOC files). */
@@ -66,7 +101,11 @@ function parseXml(text: string, file: string): XmlElement {
     if (chunk.length > 0) {
       const top = stack[stack.length - 1];
       if (top === root && chunk.trim() !== "") fail("text outside the root element");
-      top.text += decodeEntities(chunk);
+      const decoded = decodeEntities(chunk);
+      if ("error" in decoded) {
+        i += decoded.at;
+        fail(decoded.error);
+      } else top.text += decoded.text;
     }
     if (lt < 0) break;
     i = lt;
@@ -84,9 +123,15 @@ function parseXml(text: string, file: string): XmlElement {
       if (end < 0) fail("unterminated processing instruction");
       i = end + 2;
     } else if (text.startsWith("<!", i)) {
-      const end = text.indexOf(">", i + 2);
+      // <!DOCTYPE …> may hold an internal subset […] with declarations (entities among them,
+      // which are never expanded: `&name;` of a declared entity is refused as unknown).
+      const bracket = text.indexOf("[", i);
+      const close = text.indexOf(">", i + 2);
+      const subset = bracket >= 0 && (close < 0 || bracket < close);
+      const end = subset ? text.indexOf("]", bracket) : close;
       if (end < 0) fail("unterminated declaration");
-      i = end + 1;
+      i = (subset ? text.indexOf(">", end) : end) + 1;
+      if (i === 0) fail("unterminated declaration");
     } else {
       const end = text.indexOf(">", i + 1);
       if (end < 0) fail("unterminated tag");
@@ -202,7 +247,7 @@ export function parseVocXml(text: string, file: string): VocAnnotation {
  *
  * @param root the VOC root (holding `Annotations/` and `ImageSets/Main/`)
  * @param set the list's name; by default `test`, or the only list there when there is no `test`
- * @throws FileError when the list is missing or unreadable, or no default can be chosen
+ * @throws FileError when the list is missing, unreadable or empty, or no default can be chosen
  *
  * @example
  * ```ts
@@ -228,7 +273,7 @@ export async function readVocImageSet(
         if (entry.isFile && entry.name.endsWith(".txt")) lists.push(entry.name.slice(0, -4));
       }
     } catch (err) {
-      throw new FileError(dir, `cannot list image sets: ${(err as Error).message}`);
+      throw new FileError(dir, `cannot list image sets: ${describeFsError(err)}`);
     }
     // The devkit's per-class lists (`aeroplane_train.txt` beside `train.txt`) are not image sets.
     const perClass = (n: string) =>
@@ -249,10 +294,11 @@ export async function readVocImageSet(
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    throw new FileError(path, `cannot read image set: ${(err as Error).message}`);
+    throw new FileError(path, `cannot read image set: ${describeFsError(err)}`);
   }
   const ids = text.split(/\r?\n/).map((line) => line.trim().split(/\s+/)[0]).filter((id) =>
     id !== undefined && id !== ""
   );
+  if (ids.length === 0) throw new FileError(path, "the image set is empty (no image ids)");
   return { set: chosen, ids };
 }

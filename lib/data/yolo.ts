@@ -6,8 +6,9 @@
  * @module
  */
 import { FileError } from "../errors.ts";
+import { readTextFileChecked } from "../io/read.ts";
 import { describeReadError } from "./image_codec.ts";
-import { formatBox, ProblemList } from "./problems.ts";
+import { formatBox, type ProblemList } from "./problems.ts";
 import type { Dataset, GtObject, Sample } from "./types.ts";
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
@@ -87,7 +88,7 @@ async function readNames(root: string): Promise<{ file: string; names: string[] 
   for (const name of ["data.yaml", "dataset.yaml"]) {
     const file = `${root}/${name}`;
     if (!await exists(file)) continue;
-    const names = parseYoloYamlNames(await Deno.readTextFile(file));
+    const names = parseYoloYamlNames(await readTextFileChecked(file));
     if (names !== undefined) return { file, names };
   }
   const candidates = [`${root}/classes.txt`];
@@ -98,7 +99,7 @@ async function readNames(root: string): Promise<{ file: string; names: string[] 
   } catch { /* reported by the caller's listing */ }
   for (const file of candidates) {
     if (!await exists(file)) continue;
-    const names = (await Deno.readTextFile(file)).split(/\r?\n/).map((s) => s.trim())
+    const names = (await readTextFileChecked(file)).split(/\r?\n/).map((s) => s.trim())
       .filter((s) => s !== "");
     return { file, names };
   }
@@ -180,6 +181,8 @@ export async function readYoloDataset(
     const objects: GtObject[] = [];
     if (labels.delete(labelRel)) {
       objects.push(...await readLabelFile(`${labelDir}/${labelRel}`, classes, problems));
+    } else if ((await Deno.stat(`${labelDir}/${labelRel}`).catch(() => null))?.isDirectory) {
+      problems.error(`${labelDir}/${labelRel}`, "is a directory, not a label file");
     } else {
       problems.warn(
         imagePath,

@@ -16,18 +16,19 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { FileError, UsageError } from "../errors.ts";
+import { displayPath, FileError, UsageError } from "../errors.ts";
+import { describeFsError } from "./read.ts";
 
 function cannotWrite(path: string, err: unknown): FileError {
   const why = err instanceof Deno.errors.NotFound
     ? "its folder does not exist"
     : err instanceof Deno.errors.IsADirectory
     ? "it is a folder"
-    : err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
+    : err instanceof Deno.errors.NotCapable
+    ? "Deno may not write there (grant --allow-write)"
+    : err instanceof Deno.errors.PermissionDenied
     ? "permission denied"
-    : err instanceof Error
-    ? err.message
-    : String(err);
+    : describeFsError(err).replace(/^cannot read: /, "");
   return new FileError(path, `cannot write: ${why}`, { cause: err });
 }
 
@@ -78,20 +79,24 @@ export async function makeOutputDir(dir: string): Promise<void> {
   } catch (err) {
     const why = err instanceof Deno.errors.AlreadyExists
       ? "a file of that name is in the way"
-      : err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
+      : err instanceof Deno.errors.NotCapable
+      ? "Deno may not write there (grant --allow-write)"
+      : err instanceof Deno.errors.PermissionDenied
       ? "permission denied"
-      : (err as Error).message;
+      : describeFsError(err).replace(/^cannot read: /, "");
     throw new FileError(dir, `cannot create the output folder: ${why}`, { cause: err });
   }
 }
 
 /**
  * Refuses outputs that would destroy something: an output over one of the `inputs` (compared
- * as real paths; `--coco-results` naming an input image), two outputs of one run on the same
+ * as real paths; `--coco-results` naming an input image or the model weights), two outputs of one run on the same
  * path (`--coco-results out/detections.json` beside `--out out`), or drawn images written into
  * a folder the inputs are read from (`--out .` beside the photos, which also pollutes a
  * dataset's image folder).
  *
+ * @param inputs every file the run reads: images, and the model weights, annotations or
+ *   results files it loads
  * @param outputDirs folders the run writes images into
  * @throws {UsageError} naming the first offending output.
  */
@@ -110,23 +115,33 @@ export function refuseOverwriting(
   const inputSet = new Set(inputs.map(real));
   const clash = outputs.find((o) => inputSet.has(real(o)));
   if (clash !== undefined) {
+    const what = /\.(jpe?g|png)$/i.test(clash)
+      ? "an input image"
+      : /\.(safetensors|pth|pt)$/i.test(clash)
+      ? "the model weights this run loads"
+      : "an input file of this run";
     throw new UsageError(
-      `${clash}: an output would overwrite an input image; write the outputs somewhere else`,
+      `${displayPath(clash)}: an output would overwrite ${what}; write the outputs somewhere else`,
     );
   }
   const seen = new Set<string>();
   for (const o of outputs) {
     if (seen.has(real(o))) {
-      throw new UsageError(`${o}: two outputs of this run would be written to the same file`);
+      throw new UsageError(
+        `${displayPath(o)}: two outputs of this run would be written to the same file`,
+      );
     }
     seen.add(real(o));
   }
-  const inputDirs = new Set([...inputSet].map((p) => dirname(p)));
+  // Only image inputs make a folder an image folder (weights, annotations and results beside
+  // the drawn images are not mixed up with them).
+  const images = [...inputSet].filter((p) => !/\.(safetensors|pth|pt|json|xml|txt)$/i.test(p));
+  const inputDirs = new Set(images.map((p) => dirname(p)));
   const mixed = outputDirs.find((d) => inputDirs.has(real(d)));
   if (mixed !== undefined) {
     throw new UsageError(
-      `${mixed}: the output folder holds input images; drawn images would mix with them ` +
-        "(choose another folder)",
+      `${displayPath(mixed)}: the output folder holds input images; drawn images would mix ` +
+        "with them (choose another folder)",
     );
   }
 }

@@ -23,7 +23,8 @@
  *
  * @module
  */
-import { FileError } from "../errors.ts";
+import { FileError, showJsonValue } from "../errors.ts";
+import { readFileChecked } from "./read.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import type { DType, StateDict, TensorData } from "./state_dict.ts";
 
@@ -70,6 +71,9 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsCo
   if (bytes.length < 8) {
     throw new FileError(file, `truncated safetensors file: ${bytes.length} bytes, need at least 8`);
   }
+  if (new TextDecoder().decode(bytes.subarray(0, 24)).startsWith("version https://git-lfs")) {
+    throw new FileError(file, "a Git LFS pointer, not the weights (run git lfs pull)");
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
   if (headerLen > MAX_HEADER_BYTES) {
@@ -89,21 +93,40 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsCo
       bytes.subarray(8, 8 + headerLen),
     ));
   } catch (err) {
-    throw new FileError(file, `malformed safetensors header: ${(err as Error).message}`);
+    const why = err instanceof SyntaxError ? (err as Error).message : "not UTF-8 text";
+    throw new FileError(file, `malformed safetensors header: ${why}`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) {
     throw new FileError(file, "malformed safetensors header: expected a JSON object");
   }
   const data = bytes.subarray(8 + headerLen);
   const metadata = parseMetadata(header.__metadata__, file);
-  const entries: [string, number, TensorData][] = [];
+  const entries: [string, number, number, TensorData][] = [];
   for (const [name, spec] of Object.entries(header)) {
     if (name === "__metadata__") continue;
-    const [begin, tensor] = parseEntry(name, spec, data, file);
-    entries.push([name, begin, tensor]);
+    const [begin, finish, tensor] = parseEntry(name, spec, data, file);
+    entries.push([name, begin, finish, tensor]);
   }
   entries.sort((a, b) => a[1] - b[1]);
-  return { tensors: new Map(entries.map(([name, , t]) => [name, t])), metadata };
+  // As the safetensors library: the tensors tile the data section, no overlap, no hole.
+  let end = 0;
+  for (const [name, begin, finish] of entries) {
+    if (begin !== end) {
+      throw new FileError(
+        file,
+        `malformed safetensors header: tensor "${name}" starts at data byte ${begin}, ` +
+          `expected ${end} (${begin < end ? "it overlaps the tensor before" : "a hole before it"})`,
+      );
+    }
+    end = finish;
+  }
+  if (end !== data.length) {
+    throw new FileError(
+      file,
+      `malformed safetensors file: the tensors cover ${end} bytes of a ${data.length}-byte data section`,
+    );
+  }
+  return { tensors: new Map(entries.map(([name, , , t]) => [name, t])), metadata };
 }
 
 function parseMetadata(raw: unknown, file: string): Record<string, string> {
@@ -129,23 +152,23 @@ function parseEntry(
   spec: unknown,
   data: Uint8Array,
   file: string,
-): [number, TensorData] {
+): [number, number, TensorData] {
   const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   const bad = (what: string) =>
     new FileError(file, `malformed safetensors header: tensor "${name}" ${what}`);
   if (s === null || typeof s !== "object") throw bad("is not an object");
   const kind = typeof s.dtype === "string" ? FROM_TAG[s.dtype] : undefined;
-  if (kind === undefined) throw bad(`has unsupported dtype ${JSON.stringify(s.dtype)}`);
+  if (kind === undefined) throw bad(`has unsupported dtype ${showJsonValue(s.dtype)}`);
   const shape = s.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw bad(`has a bad shape ${JSON.stringify(shape)}`);
+    throw bad(`has a bad shape ${showJsonValue(shape)}`);
   }
   const offsets = s.data_offsets;
   if (
     !Array.isArray(offsets) || offsets.length !== 2 ||
     !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[0] > offsets[1]
   ) {
-    throw bad(`has bad data_offsets ${JSON.stringify(offsets)}`);
+    throw bad(`has bad data_offsets ${showJsonValue(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
@@ -163,7 +186,7 @@ function parseEntry(
     );
   }
   const raw = data.slice(begin, end); // a copy: aligned, and independent of the file buffer
-  return [begin, {
+  return [begin, end, {
     dtype: kind.dtype,
     shape: shape as number[],
     data: typed(s.dtype as string, raw),
@@ -251,12 +274,7 @@ export function serializeSafetensors(
  * @throws FileError when the file cannot be read, is truncated or malformed
  */
 export async function readSafetensors(path: string): Promise<SafetensorsContent> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    throw new FileError(path, `cannot read: ${(err as Error).message}`);
-  }
+  const bytes = await readFileChecked(path);
   return parseSafetensors(bytes, path);
 }
 

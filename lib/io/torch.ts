@@ -24,6 +24,7 @@
  */
 import { unzipSync } from "fflate";
 import { FileError } from "../errors.ts";
+import { readFileChecked } from "./read.ts";
 import { GlobalRef, type PickleGlobal, unpickle } from "./pickle.ts";
 import type { DType, StateDict, TensorData } from "./state_dict.ts";
 
@@ -40,6 +41,11 @@ const STORAGES: Record<string, { bytes: number; dtype: DType; kind: string }> = 
   "torch.ByteStorage": { bytes: 1, dtype: "uint8", kind: "u8" },
   "torch.BoolStorage": { bytes: 1, dtype: "bool", kind: "u8" },
 };
+
+/** Most bytes the archive may unzip to (the largest SSD state dicts hold ~100 MB). */
+const MAX_UNZIPPED_BYTES = 2 ** 31;
+/** Most a compressed entry may inflate, × its compressed size (torch.save never compresses). */
+const MAX_RATIO = 100;
 
 /** A storage named by a persistent id; its bytes are found after unpickling. */
 interface StorageRef {
@@ -137,10 +143,26 @@ export function parseTorchStateDict(bytes: Uint8Array, file: string): StateDict 
   let storageBytes: (key: string) => Uint8Array;
   if (isZip) {
     let entries: Record<string, Uint8Array>;
+    let bomb: string | undefined;
+    let total = 0;
     try {
-      entries = unzipSync(bytes);
+      // Sizes are checked before anything is inflated: torch.save stores its entries
+      // uncompressed, so an entry that would inflate far beyond its bytes is a zip bomb.
+      entries = unzipSync(bytes, {
+        filter: (f) => {
+          total += f.originalSize;
+          const inflates = f.compression !== 0 && f.originalSize > MAX_RATIO * f.size + 2 ** 20;
+          if (bomb === undefined && (inflates || total > MAX_UNZIPPED_BYTES)) {
+            bomb = `entry ${f.name} declares ${f.originalSize} bytes from ${f.size}`;
+          }
+          return bomb === undefined;
+        },
+      });
     } catch (err) {
       throw new FileError(file, `not a readable zip archive: ${(err as Error).message}`);
+    }
+    if (bomb !== undefined) {
+      throw new FileError(file, `refusing to load: ${bomb} (a zip bomb?)`);
     }
     const pkl = Object.keys(entries).find((n) => /^[^/]+\/data\.pkl$/.test(n));
     if (pkl === undefined) throw new FileError(file, "not a PyTorch archive: no <name>/data.pkl");
@@ -219,7 +241,9 @@ function readLegacy(
     const type = options.storages.get(key)?.type;
     const elementBytes = type === undefined ? 1 : STORAGES[type].bytes;
     const end = pos + 8 + numel * elementBytes;
-    if (end > bytes.length) throw new FileError(file, `truncated file: storage ${key} is cut off`);
+    if (numel < 0 || end > bytes.length) {
+      throw new FileError(file, `truncated file: storage ${key} is cut off`);
+    }
     storages.set(key, bytes.subarray(pos + 8, end));
     pos = end;
   }
@@ -362,11 +386,6 @@ function readElements(kind: string, raw: Uint8Array, index: Float64Array): Tenso
  *   uses, is truncated, or holds no state dict
  */
 export async function readTorchStateDict(path: string): Promise<StateDict> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    throw new FileError(path, `cannot read: ${(err as Error).message}`);
-  }
+  const bytes = await readFileChecked(path);
   return parseTorchStateDict(bytes, path);
 }

@@ -21,8 +21,7 @@
 import { getConfig, MODEL_NAMES, type ModelConfig, numClasses } from "../config.ts";
 import { FileError, UsageError } from "../errors.ts";
 import type { StateDict } from "../io/state_dict.ts";
-import { buildModel, type SsdModel } from "./ssd.ts";
-import { generatePriors, priorsHash } from "../priors.ts";
+import type { SsdModel } from "./ssd.ts";
 
 /** Where the shipped weights live: `<repo>/weights/`, relative to this file. */
 const WEIGHTS_DIR = new URL("../../weights/", import.meta.url);
@@ -93,6 +92,51 @@ export function inferConfig(sd: StateDict, file: string): ModelConfig {
   );
 }
 
+/** The architectures `buildModel` knows, by config preset. */
+const ARCHES: readonly string[] = [...new Set(MODEL_NAMES.map((n) => getConfig(n).arch))];
+
+/**
+ * Checks that a config read from a file has the fields the model builder, the priors and the
+ * detector read, with usable values, so a hand-edited or foreign file fails here, naming
+ * itself, and not deep inside the network code.
+ */
+function checkConfigShape(cfg: unknown, file: string): asserts cfg is ModelConfig {
+  const bad = (what: string): never => {
+    throw new FileError(file, `metadata "config" is not a model config: ${what}`);
+  };
+  if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) bad("not a JSON object");
+  const c = cfg as Record<string, unknown>;
+  if (typeof c.arch !== "string" || !ARCHES.includes(c.arch)) {
+    bad(`unknown arch ${JSON.stringify(c.arch) ?? "(none)"}; known: ${ARCHES.join(", ")}`);
+  }
+  const positiveInts = (v: unknown, n: number) =>
+    Array.isArray(v) && v.length === n && v.every((x) => Number.isInteger(x) && x > 0);
+  if (!positiveInts(c.imageSize, 2)) bad("imageSize must be [H, W] of positive integers");
+  const priors = c.priors as { layers?: unknown } | undefined;
+  if (!Array.isArray(priors?.layers) || priors.layers.length === 0) {
+    bad("priors.layers must be a non-empty list");
+  }
+  for (const [k, layer] of (priors!.layers as unknown[]).entries()) {
+    const l = layer as { featureSize?: unknown; anchors?: { kind?: unknown } } | null;
+    if (
+      !positiveInts(l?.featureSize, 2) || !["ssd", "sizes"].includes(l?.anchors?.kind as string)
+    ) {
+      bad(`priors.layers[${k}] needs featureSize [H, W] and anchors of kind "ssd" or "sizes"`);
+    }
+  }
+  if (!Array.isArray(c.classes) || !c.classes.every((x) => typeof x === "string")) {
+    bad("classes must be a list of names");
+  }
+  const finite = (v: unknown, n: number) =>
+    Array.isArray(v) && v.length === n && v.every((x) => typeof x === "number" && isFinite(x));
+  const pre = c.preprocess as { mean?: unknown; std?: unknown } | undefined;
+  if (!finite(pre?.mean, 3) || !finite(pre?.std, 3)) {
+    bad("preprocess needs mean and std of 3 numbers");
+  }
+  if (!finite(c.variances, 2)) bad("variances must be [center, size]");
+  if (c.postprocess === null || typeof c.postprocess !== "object") bad("no postprocess");
+}
+
 /** The config named by safetensors metadata: `config` (JSON), else `model`, else `arch`. */
 function configFromMetadata(meta: Record<string, string>, file: string): ModelConfig | undefined {
   let cfg: ModelConfig | undefined;
@@ -102,12 +146,7 @@ function configFromMetadata(meta: Record<string, string>, file: string): ModelCo
     } catch {
       throw new FileError(file, 'metadata "config" is not valid JSON');
     }
-    if (!cfg?.arch || !Array.isArray(cfg.imageSize) || !Array.isArray(cfg.priors?.layers)) {
-      throw new FileError(
-        file,
-        'metadata "config" is not a model config (arch, imageSize, priors)',
-      );
-    }
+    checkConfigShape(cfg, file);
   } else if (meta.model && MODEL_NAMES.includes(meta.model)) {
     cfg = getConfig(meta.model);
   } else if (meta.arch) {
@@ -117,6 +156,9 @@ function configFromMetadata(meta: Record<string, string>, file: string): ModelCo
   if (cfg && meta.classes) {
     try {
       const classes = JSON.parse(meta.classes) as string[];
+      if (!Array.isArray(classes) || !classes.every((c) => typeof c === "string")) {
+        throw new TypeError("not a list of names");
+      }
       const bg = /^(__)?background(__)?$/i.test(classes[0] ?? "");
       cfg = { ...cfg, classes: bg ? classes.slice(1) : classes };
     } catch {
@@ -126,8 +168,44 @@ function configFromMetadata(meta: Record<string, string>, file: string): ModelCo
   return cfg;
 }
 
-/** Builds the model of `cfg` and loads `sd` into it; load errors become FileErrors. */
-function modelWith(cfg: ModelConfig, sd: StateDict, file: string): SsdModel {
+/** Half floats with an all-ones exponent are infinite (mantissa 0) or NaN. */
+const HALF_EXPONENT = 0x7c00;
+
+/**
+ * Refuses weights holding NaN or infinite values: a network with one of them computes NaN
+ * scores, and so detects nothing while seeming to work (typically a training run that
+ * diverged and saved anyway).
+ *
+ * @throws {FileError} naming the first tensor with a non-finite value and how many it has.
+ */
+export function checkFiniteWeights(sd: StateDict, file: string): void {
+  for (const [name, t] of sd) {
+    let bad = 0;
+    const d = t.data;
+    if (t.dtype === "float16") {
+      for (let i = 0; i < d.length; i++) {
+        if (((d[i] as number) & HALF_EXPONENT) === HALF_EXPONENT) bad++;
+      }
+    } else if (d instanceof Float32Array || d instanceof Float64Array) {
+      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) bad++;
+    }
+    if (bad > 0) {
+      throw new FileError(
+        file,
+        `tensor "${name}" holds ${bad === d.length ? "only" : `${bad} of ${d.length}`} NaN or ` +
+          "infinite values; these weights are broken (a training run that diverged?)",
+      );
+    }
+  }
+}
+
+/**
+ * Builds the model of `cfg` and loads `sd` into it; load errors become FileErrors. (The
+ * network code and tfjs load only here, so reading a config, as `ssd priors` does, stays fast.)
+ */
+async function modelWith(cfg: ModelConfig, sd: StateDict, file: string): Promise<SsdModel> {
+  checkFiniteWeights(sd, file);
+  const { buildModel } = await import("./ssd.ts");
   const model = buildModel(cfg);
   try {
     model.loadStateDict(sd);
@@ -148,8 +226,13 @@ function stripDataParallel(sd: StateDict): StateDict {
  * Refuses weights whose metadata names another prior set than the config makes (the classic
  * 8096-vs-8732 mismatch between a training and an export config).
  */
-function checkPriorHash(cfg: ModelConfig, expected: string | undefined, file: string): void {
+async function checkPriorHash(
+  cfg: ModelConfig,
+  expected: string | undefined,
+  file: string,
+): Promise<void> {
   if (expected === undefined) return;
+  const { generatePriors, priorsHash } = await import("../priors.ts");
   const priors = generatePriors(cfg);
   const actual = priorsHash(priors);
   if (actual !== expected) {
@@ -159,6 +242,55 @@ function checkPriorHash(cfg: ModelConfig, expected: string | undefined, file: st
         priors.length / 4
       } priors with hash ${actual}; pass the --arch they were trained with`,
     );
+  }
+}
+
+/** Where the weights of a preset without shipped weights come from. */
+const WEIGHT_SOURCES: Record<string, { fn: string; file: string }> = {
+  ssdlite320: { fn: "ssdlite320_mobilenet_v3_large", file: "ssdlite320.pth" },
+  "ssd300-coco": { fn: "ssd300_vgg16", file: "ssd300-coco.pth" },
+};
+
+/** The one-line error for a preset that has no weights here, saying how to get them. */
+function noWeights(spec: string): UsageError {
+  const source = WEIGHT_SOURCES[spec];
+  if (source !== undefined) {
+    return new UsageError(
+      `model "${spec}" has no shipped weights; get torchvision's with ` +
+        `python3 -c 'import torch; from torchvision.models.detection import ${source.fn}; ` +
+        `torch.save(${source.fn}(weights="DEFAULT").state_dict(), "${source.file}")' ` +
+        `and pass --model ${source.file} (or train one with ssd train --model ${spec})`,
+    );
+  }
+  return new UsageError(
+    `model "${spec}" has no shipped weights and no pretrained ones exist; train them with ` +
+      `ssd train --model ${spec} --data <dataset> and pass --model ` +
+      "runs/train/exp/best.safetensors (or any .safetensors or .pth file of this model)",
+  );
+}
+
+/**
+ * The weights file a `--model` value reads (a `.safetensors` or `.pth` path, or a shipped
+ * model's file), or undefined for a preset without weights or an unknown name. Commands list
+ * it among their inputs, so no output of theirs can be written over it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { modelWeightsFile } from "./load.ts";
+ * assert.equal(modelWeightsFile("my.pth"), "my.pth");
+ * assert.match(modelWeightsFile("face-slim-320")!, /weights\/face-slim-320\.safetensors$/);
+ * assert.equal(modelWeightsFile("ssd512"), undefined);
+ * ```
+ */
+export function modelWeightsFile(spec: string): string | undefined {
+  if (/\.(safetensors|pth|pt)$/i.test(spec)) return spec;
+  if (!/^[\w.-]+$/.test(spec)) return undefined;
+  const shipped = shippedWeightsPath(spec);
+  try {
+    return Deno.statSync(shipped).isFile ? shipped : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -193,7 +325,7 @@ async function resolveSpec(
     );
     const cfg = (opts.arch ? archConfig(opts.arch) : configFromMetadata(metadata, spec)) ??
       inferConfig(sd, spec);
-    checkPriorHash(cfg, metadata.prior_hash, spec);
+    await checkPriorHash(cfg, metadata.prior_hash, spec);
     return { cfg, sd, file: spec };
   }
   if (lower.endsWith(".pth") || lower.endsWith(".pt")) {
@@ -210,13 +342,7 @@ async function resolveSpec(
     }
     if (!needWeights) return { cfg: getConfig(spec) };
     const path = shippedWeightsPath(spec);
-    try {
-      await Deno.stat(path);
-    } catch {
-      throw new UsageError(
-        `model "${spec}" has no shipped weights; pass a trained .safetensors or a .pth file instead`,
-      );
-    }
+    if (!(await Deno.stat(path).catch(() => null))?.isFile) throw noWeights(spec);
     return await resolveSpec(path, { arch: spec }, true);
   }
   // a shipped model trained here (weights/<name>.safetensors, its config in the metadata)
@@ -258,5 +384,5 @@ export async function resolveConfig(
  */
 export async function loadModel(spec: string, opts: { arch?: string } = {}): Promise<SsdModel> {
   const { cfg, sd, file } = await resolveSpec(spec, opts, true);
-  return modelWith(cfg, sd!, file!);
+  return await modelWith(cfg, sd!, file!);
 }
