@@ -29,7 +29,7 @@ import type { ModelConfig } from "./config.ts";
 import type { RgbImage } from "./data/types.ts";
 import { resizeBilinearCv2 } from "./data/resize.ts";
 import { normalizeRgb } from "./data/normalize.ts";
-import { type SsdModel } from "./model/ssd.ts";
+import type { SsdModel } from "./model/ssd.ts";
 import { loadModel } from "./model/load.ts";
 import { priorsTensor } from "./priors.ts";
 import { postprocessDetections } from "./nms.ts";
@@ -128,6 +128,9 @@ export interface LoadDetectorOptions {
 
 /**
  * Wraps a model (or loads one: a shipped name, a `.safetensors` or a `.pth`) as a detector.
+ * When no tfjs backend has been chosen yet it starts the default one (`initBackend("auto")`:
+ * WebGPU on a real GPU, else multi-threaded wasm); one chosen before (`initBackend`,
+ * `tf.setBackend`) is kept.
  * A model passed in is owned by the detector from then on (`dispose()` frees it) unless
  * `owned: false`. Detection always runs the model in inference mode (`training: false`:
  * BatchNorm uses its running statistics and leaves them alone), and reads the model's current
@@ -137,6 +140,11 @@ export async function loadDetector(
   model: string | SsdModel,
   opts: LoadDetectorOptions = {},
 ): Promise<Detector> {
+  if (tf.getBackend() == null) {
+    // No backend chosen yet (tfjs would fail on the first op): the default one, as `ssd` does.
+    const { initBackend } = await import("./engine/tfjs.ts");
+    await initBackend("auto");
+  }
   const ssd = typeof model === "string" ? await loadModel(model, { arch: opts.arch }) : model;
   const ownsModel = typeof model === "string" || (opts.owned ?? true);
   const cfg = ssd.config;

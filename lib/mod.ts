@@ -5,7 +5,8 @@
  * `cxcywh`. Class index 0 is background.
  *
  * The small API: `loadDetector(model)` → `detector.detect(image, opts)` → `detector.dispose()`.
- * A backend must be chosen first (`initBackend("auto")`); the library never picks one itself.
+ * `loadDetector` starts the default backend (`initBackend("auto")`) only when none is set;
+ * choose one first with `initBackend` to get another.
  *
  * @example
  * ```ts

@@ -135,9 +135,53 @@ function defaultThreads(): number {
   return Math.max(1, Math.min(8, navigator.hardwareConcurrency ?? 1));
 }
 
+/**
+ * The permissions wasm threads need that this process lacks, each with why: writing their
+ * scripts to the temp folder (`--allow-write`) and counting the cores (`--allow-sys`).
+ */
+function missingThreadPermissions(): string[] {
+  let tmp = "/tmp";
+  try {
+    tmp = Deno.env.get("TMPDIR") ?? tmp;
+  } catch { /* no env permission: the default */ }
+  const missing: string[] = [];
+  if (Deno.permissions.querySync({ name: "write", path: tmp }).state !== "granted") {
+    missing.push("--allow-write (to write their scripts to the temp folder)");
+  }
+  if (Deno.permissions.querySync({ name: "sys", kind: "cpus" }).state !== "granted") {
+    missing.push("--allow-sys (to count the cores)");
+  }
+  return missing;
+}
+
+/**
+ * Throws one clear error when Deno may not read the wasm backend's `.wasm` files (in
+ * `node_modules`), instead of emscripten's abort messages.
+ */
+function requireWasmRead(): void {
+  const dir = new URL("../../node_modules/", import.meta.url);
+  if (dir.protocol !== "file:") return;
+  if (Deno.permissions.querySync({ name: "read", path: dir.pathname }).state !== "granted") {
+    throw new Error(
+      "the tfjs wasm backend needs --allow-read (it loads its .wasm files from node_modules)",
+    );
+  }
+}
+
+/** Whether the one-thread warning has been printed (once per process). */
+let warnedOneThread = false;
+
 async function startWasm(threads: number): Promise<Omit<BackendInfo, "initMs">> {
+  requireWasmRead();
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   let note: string | undefined;
+  const missing = threads > 1 ? missingThreadPermissions() : [];
+  if (missing.length > 0) {
+    note = `wasm runs on 1 thread: its ${threads} worker threads need ${missing.join(" and ")}`;
+    if (!warnedOneThread) console.warn(`warning: ${note}`);
+    warnedOneThread = true;
+    threads = 1;
+  }
   if (threads > 1) {
     const { registerThreadedWasm } = await import("./wasm_threads.ts");
     registerThreadedWasm(threads);
