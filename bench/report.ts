@@ -55,7 +55,8 @@ export function machineLines(m: Machine, runs: number): string[] {
     `GPU: ${m.gpu}; onnxruntime: ${m.onnxruntime}.`,
     `Each row: ours and PyTorch's in two fresh processes, warmed up, then ${runs} single ` +
     "measurements of each in alternation; ms as median (min–max); the ratio is the median of " +
-    "the per-pair ratios (min–max). cores = process CPU time / wall time.",
+    "the per-pair ratios (min–max). cores = process CPU time / wall time. PyTorch's malloc " +
+    "keeps freed memory (MALLOC_MMAP_THRESHOLD_; see bench/pair.ts).",
   ];
 }
 

@@ -4,7 +4,8 @@
     /usr/bin/python3 bench/torch_worker.py
 
 The hello says the torch version, or why torch is missing. A setup names a task and its
-`threads` (torch.set_num_threads) and `device` (cpu, or cuda where there is one).
+`threads` (torch.set_num_threads) and `device` (cpu, or cuda where there is one). The driver
+starts it with glibc's malloc keeping freed memory (`MALLOC_MMAP_THRESHOLD_`, see `pair.ts`).
 """
 import json
 import os
