@@ -20,8 +20,11 @@ export type BoxPx = [number, number, number, number];
 
 /** An image with its pixel boxes and their labels (`boxesPx[i]` has label `labels[i]`). */
 export interface AugSample {
+  /** The (augmented) image. */
   image: RgbImage;
+  /** `[N]` pixel boxes `xyxy` in `image`, each with `x1 < x2` and `y1 < y2`. */
   boxesPx: BoxPx[];
+  /** `[N]` labels, carried through unchanged (the loader passes 1-based class labels). */
   labels: number[];
 }
 

@@ -22,12 +22,19 @@ export interface CheckOptions extends DatasetOptions {
 
 /** What {@link checkDataset} found. */
 export interface CheckReport {
+  /** The format the dataset was read as. */
   format: Dataset["format"];
+  /** Where it was read from. */
   root: string;
+  /** Class names without background. */
   classes: string[];
+  /** Number of images (samples) read. */
   images: number;
+  /** Number of ground-truth objects over all images. */
   objects: number;
+  /** Number of problems of severity `error`. */
   errors: number;
+  /** Number of problems of severity `warning`. */
   warnings: number;
   /** In reading order: layout and annotation problems, then per image. */
   problems: DatasetProblem[];

@@ -13,16 +13,23 @@ import { describeFsError } from "../io/read.ts";
 
 /** One entry of `images`. */
 export interface CocoImage {
+  /** The id annotations and results refer to. */
   id: number;
+  /** The image's path relative to the image folder. */
   file_name: string;
+  /** Width in pixels; 0 when the file does not give it. */
   width: number;
+  /** Height in pixels; 0 when the file does not give it. */
   height: number;
 }
 
 /** One entry of `annotations`. */
 export interface CocoAnnotation {
+  /** The annotation's id. */
   id: number;
+  /** The `id` of its image. */
   image_id: number;
+  /** The `id` of its category. */
   category_id: number;
   /** `[x, y, w, h]` in pixels. */
   bbox: [number, number, number, number];
@@ -34,23 +41,31 @@ export interface CocoAnnotation {
 
 /** One entry of `categories`. */
 export interface CocoCategory {
+  /** The id annotations and results refer to. */
   id: number;
+  /** The class name. */
   name: string;
 }
 
 /** A COCO instances file. */
 export interface CocoInstances {
+  /** The images. */
   images: CocoImage[];
+  /** The ground-truth boxes of all images. */
   annotations: CocoAnnotation[];
+  /** The classes. */
   categories: CocoCategory[];
 }
 
 /** One detection of a COCO results file. */
 export interface CocoResult {
+  /** The `id` of the image it is in. */
   image_id: number;
+  /** The `id` of the predicted category. */
   category_id: number;
   /** `[x, y, w, h]` in pixels. */
   bbox: [number, number, number, number];
+  /** Confidence; higher ranks first. */
   score: number;
 }
 

@@ -32,7 +32,9 @@ export interface DatasetOptions {
 
 /** A dataset with what was noticed while reading it. */
 export interface DatasetReadResult {
+  /** The dataset as far as it could be read (what a problem concerns may be missing). */
   dataset: Dataset;
+  /** Problems in single files, in reading order. */
   problems: DatasetProblem[];
   /** Notes for the user (how classes were chosen, which set was read). */
   notes: string[];

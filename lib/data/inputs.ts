@@ -10,7 +10,9 @@ export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png"];
 
 /** What {@link expandInputs} found: image files in argument order, and the arguments that failed. */
 export interface ExpandedInputs {
+  /** Image paths, each once, in argument order (a folder's or glob's sorted by name). */
   files: string[];
+  /** One per argument that is missing, unreadable or matches no image, naming the argument. */
   errors: FileError[];
 }
 

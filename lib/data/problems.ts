@@ -12,6 +12,7 @@ export type Severity = "error" | "warning";
 export interface DatasetProblem {
   /** The file the problem is in (annotation, label or image file; a folder for layout issues). */
   file: string;
+  /** Whether it makes the dataset wrong (`error`) or is only worth a look (`warning`). */
   severity: Severity;
   /** What is wrong, one line, without the file name. */
   message: string;

@@ -8,13 +8,17 @@ import type { Dataset } from "./types.ts";
 
 /** One histogram: `counts[i]` boxes fell in `[edges[i], edges[i + 1])`. */
 export interface Histogram {
+  /** Bin edges, ascending; one more than `counts`. */
   edges: number[];
+  /** Boxes per bin. */
   counts: number[];
 }
 
 /** What {@link datasetStats} computes. */
 export interface DatasetStats {
+  /** Number of images. */
   images: number;
+  /** Number of ground-truth objects over all images. */
   objects: number;
   /** Images without objects. */
   emptyImages: number;

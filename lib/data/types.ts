@@ -1,11 +1,29 @@
 /**
- * The data types shared by readers, augmentation, the loader, detection and drawing.
+ * The data types shared by readers, augmentation, the loader, detection and drawing, and the
+ * option and result types of the data functions that `lib/mod.ts` exports (re-exported here so
+ * that the package's documentation shows them).
+ *
+ * @module
  */
+export type { AugmentOptions, AugSample, BoxPx } from "./augment.ts";
+export type { CheckOptions, CheckReport } from "./check.ts";
+export type { CocoAnnotation, CocoCategory, CocoImage, CocoInstances, CocoResult } from "./coco.ts";
+export type { DatasetOptions, DatasetReadResult } from "./dataset.ts";
+export type { ExpandedInputs } from "./inputs.ts";
+export type { Batch, DataLoader, LoaderOptions } from "./loader.ts";
+export type { DatasetProblem, Severity } from "./problems.ts";
+export type { Rng } from "./rng.ts";
+export type { DatasetStats, Histogram } from "./stats.ts";
+export type { SynthOptions } from "./synth.ts";
+export type { VocAnnotation, VocObject } from "./voc.ts";
 
 /** An 8-bit RGB image, row-major HWC (`data.length === width * height * 3`). */
 export interface RgbImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** `[height, width, 3]` row-major RGB bytes. */
   data: Uint8Array;
 }
 
@@ -25,18 +43,22 @@ export interface Sample {
   id: string;
   /** Path of the image file. */
   imagePath: string;
-  /** Width and height as the annotation states them (0 when it does not). */
+  /** Width in pixels as the annotation states it (0 when it does not). */
   width: number;
+  /** Height in pixels as the annotation states it (0 when it does not). */
   height: number;
+  /** The ground-truth objects; empty for an image without any. */
   objects: GtObject[];
 }
 
 /** A detection dataset read from disk. */
 export interface Dataset {
+  /** The on-disk format it was read from. */
   format: "voc" | "coco" | "yolo";
   /** Where it was read from. */
   root: string;
   /** Class names without background. */
   classes: string[];
+  /** The images with their annotations. */
   samples: Sample[];
 }

@@ -13,8 +13,11 @@ import { describeFsError } from "../io/read.ts";
 
 /** One `<object>` of a VOC annotation. */
 export interface VocObject {
+  /** The class name from `<name>`, trimmed. */
   name: string;
+  /** `<difficult>` is present and not 0. */
   difficult: boolean;
+  /** `<truncated>` is present and not 0. */
   truncated: boolean;
   /** `[xmin, ymin, xmax, ymax]` exactly as written (1-based inclusive pixels; may be float; order not validated). */
   bbox: [number, number, number, number];
@@ -22,10 +25,13 @@ export interface VocObject {
 
 /** One VOC annotation file. */
 export interface VocAnnotation {
+  /** The image file name from `<filename>`, trimmed; `""` when absent. */
   filename: string;
-  /** From `<size>`; 0 when `<size>` is absent. */
+  /** Width in pixels from `<size>`; 0 when `<size>` is absent. */
   width: number;
+  /** Height in pixels from `<size>`; 0 when `<size>` is absent. */
   height: number;
+  /** The `<object>` elements in file order. */
   objects: VocObject[];
 }
 
