@@ -45,17 +45,25 @@ export const COCO_STAT_NAMES = [
 
 /** Per-category results (`-1` where the category has no non-crowd ground truth). */
 export interface CocoCategoryEval {
+  /** The category's id in the ground truth. */
   id: number;
+  /** The category's name. */
   name: string;
-  /** AP@[.50:.95], AP@.50, AP@.75 (area all, maxDets 100) and AR@100. */
+  /** AP@[.50:.95] (area all, maxDets 100). */
   ap: number;
+  /** AP@.50 (area all, maxDets 100). */
   ap50: number;
+  /** AP@.75 (area all, maxDets 100). */
   ap75: number;
+  /** AR@[.50:.95] with at most 100 detections per image (area all). */
   ar100: number;
-  /** Non-crowd ground-truth boxes, crowd regions, detections, images with non-crowd ground truth. */
+  /** Non-crowd ground-truth boxes. */
   numGt: number;
+  /** Crowd regions (`iscrowd: 1`). */
   numCrowd: number;
+  /** Detections of this category (before the 100-per-image cut). */
   numDt: number;
+  /** Images with non-crowd ground truth of this category. */
   numImages: number;
 }
 

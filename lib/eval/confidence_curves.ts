@@ -17,9 +17,12 @@ export const CONFIDENCE_GRID: readonly number[] = Array.from({ length: 1001 }, (
 
 /** Precision, recall and F1 at each threshold of {@link CONFIDENCE_GRID}. */
 export interface PrfCurve {
-  precision: Float64Array; // [T]
-  recall: Float64Array; // [T]
-  f1: Float64Array; // [T]
+  /** `[T]` precision of the detections scoring `≥ t`; 1 when none does. */
+  precision: Float64Array;
+  /** `[T]` recall of the detections scoring `≥ t`. */
+  recall: Float64Array;
+  /** `[T]` harmonic mean of precision and recall; 0 where both are 0. */
+  f1: Float64Array;
 }
 
 /** What {@link confidenceCurves} computes. */
@@ -28,6 +31,7 @@ export interface ConfidenceCurves {
   thresholds: readonly number[];
   /** Classes with ground truth (the ones averaged), in report order. */
   classes: string[];
+  /** Each class of `classes` → its curves. */
   perClass: Record<string, PrfCurve>;
   /** The mean over `classes` at each threshold. */
   mean: PrfCurve;

@@ -20,7 +20,9 @@ export interface ConfusionMatrix {
   labels: string[];
   /** `[C + 1][C + 1]` counts: rows ground truth, columns detections; the last is background. */
   matrix: number[][];
+  /** A detection and an object match when their IoU is above this. */
   iouThreshold: number;
+  /** Detections scoring below this were left out. */
   confidence: number;
 }
 

@@ -23,7 +23,9 @@ import type { VocDetection, VocGtObject } from "./voc.ts";
 
 /** One detection on an image of the dataset, in pixels (0-based, continuous `xyxy`). */
 export interface DatasetDetection {
+  /** `[x1, y1, x2, y2]` in pixels of the image. */
   bboxPx: [number, number, number, number];
+  /** Confidence; higher ranks first. */
   score: number;
   /** Class name; detections of classes the dataset does not have are left out. */
   className: string;

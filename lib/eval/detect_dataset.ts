@@ -125,6 +125,7 @@ export interface EvaluateDetectorOptions extends DetectDatasetOptions {
 
 /** What {@link evaluateDetector} measured, with the detections it measured. */
 export interface DetectorEvaluation extends DatasetDetections {
+  /** The metrics asked for, and the analysis when `analysis` was set. */
   report: EvalReport;
   /** The ground truth and detections in the forms the metrics read (COCO form for COCO data). */
   inputs: EvalInputs;

@@ -22,6 +22,7 @@ export type EvalMetric = "coco" | "voc07" | "voc";
 
 /** One row of the per-class table. */
 export interface EvalClassRow {
+  /** The class name. */
   name: string;
   /** Images with at least one non-crowd / non-difficult object of the class. */
   images: number;
@@ -33,11 +34,15 @@ export interface EvalClassRow {
 export interface EvalReport {
   /** The ground truth's form. */
   format: "coco" | "voc";
+  /** Images of the ground truth, with or without objects. */
   numImages: number;
   /** Classes in report order (COCO: category id order; VOC: sorted names). */
   classes: EvalClassRow[];
+  /** pycocotools `COCOeval` (boxes), when `coco` was asked for. */
   coco?: CocoEvalResult;
+  /** VOC2007 11-point AP at IoU > 0.5, when `voc07` was asked for. */
   voc07?: VocEvalResult;
+  /** VOC2010+ all-point AP at IoU > 0.5, when `voc` was asked for. */
   voc?: VocEvalResult;
   /** P/R/F1 against confidence and the confusion matrix, when asked for (`analysis: true`). */
   analysis?: EvalAnalysis;
@@ -48,7 +53,9 @@ export interface EvalReport {
  * (IoU > 0.5), the threshold of the best mean F1, and the confusion matrix at that threshold.
  */
 export interface EvalAnalysis {
+  /** P, R and F1 against confidence, per class and averaged, from the all-point matching. */
   curves: ConfidenceCurves;
+  /** The confusion matrix of the detections scoring at least `curves.best.confidence`. */
   confusion: ConfusionMatrix;
 }
 
@@ -220,9 +227,13 @@ export async function evaluateFiles(
 
 /** Ground truth and detections in VOC form, and in COCO form when the input had it. */
 export interface EvalInputs {
+  /** The ground truth's form. */
   format: "coco" | "voc";
+  /** Image id → its ground-truth objects (VOC 1-based inclusive pixels). */
   images: Map<string, VocGtObject[]>;
+  /** Class name → its detections (VOC 1-based inclusive pixels). */
   dets: Record<string, VocDetection[]>;
+  /** The class names in report order. */
   classes: string[];
   /** The COCO form (keeps COCO `area` fields); made from the VOC form when absent. */
   coco?: { gt: CocoInstances; results: CocoResult[] };

@@ -15,3 +15,4 @@ export * from "./confidence_curves.ts";
 export * from "./confusion.ts";
 export * from "./evaluate.ts";
 export * from "./report.ts";
+export type { DatasetDetection } from "./dataset_eval.ts";

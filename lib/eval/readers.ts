@@ -17,7 +17,9 @@ import type { VocDetection, VocGtObject } from "./voc.ts";
 
 /** A VOC ground truth: the image set's ids (in list order) and each image's objects. */
 export interface VocGroundTruth {
+  /** The VOC root it was read from. */
   root: string;
+  /** The image set read (`ImageSets/Main/<set>.txt`). */
   set: string;
   /** image id -> objects, VOC 1-based inclusive pixels, in list order. */
   images: Map<string, VocGtObject[]>;

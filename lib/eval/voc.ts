@@ -13,20 +13,27 @@ import { arange, mean, sum } from "./numpy.ts";
 
 /** One ground-truth object; `bbox` is VOC `[xmin, ymin, xmax, ymax]`, 1-based inclusive pixels. */
 export interface VocGtObject {
+  /** The class name. */
   name: string;
+  /** Neither a positive nor a false positive (VOC `difficult`, COCO `iscrowd`). */
   difficult: boolean;
+  /** `[xmin, ymin, xmax, ymax]`, 1-based inclusive pixels. */
   bbox: [number, number, number, number];
 }
 
 /** One detection of one class; `bbox` is VOC `[xmin, ymin, xmax, ymax]`, 1-based inclusive pixels. */
 export interface VocDetection {
+  /** The id of the image it is in. */
   imageId: string;
+  /** Confidence; higher ranks first. */
   score: number;
+  /** `[xmin, ymin, xmax, ymax]`, 1-based inclusive pixels. */
   bbox: [number, number, number, number];
 }
 
 /** Per-class outcome. `ap` is NaN when undefined (no ground truth, or nothing at all). */
 export interface VocClassEval {
+  /** Average precision, 11-point or all-point as asked. */
   ap: number;
   /** Non-difficult ground-truth objects (voc_eval's `npos`). */
   npos: number;
@@ -34,12 +41,14 @@ export interface VocClassEval {
   numDifficult: number;
   /** Images with at least one non-difficult object of the class. */
   numImages: number;
+  /** Detections of the class. */
   numDet: number;
-  /** The detections' scores in ranked order (descending). */
-  scores: Float64Array; // [numDet]
-  /** Cumulative recall and precision after each detection, in ranked order. */
-  recall: Float64Array; // [numDet]
-  precision: Float64Array; // [numDet]
+  /** `[numDet]` the detections' scores in ranked order (descending). */
+  scores: Float64Array;
+  /** `[numDet]` cumulative recall after each detection, in ranked order. */
+  recall: Float64Array;
+  /** `[numDet]` cumulative precision after each detection, in ranked order. */
+  precision: Float64Array;
 }
 
 /** The outcome of {@linkcode evaluateVoc}. */
@@ -48,6 +57,7 @@ export interface VocEvalResult {
   mAP: number;
   /** Classes with `npos > 0`, in the order of `perClass`. */
   mapClasses: string[];
+  /** Each evaluated class (with or without ground truth) → its outcome. */
   perClass: Record<string, VocClassEval>;
 }
 
