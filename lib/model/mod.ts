@@ -22,6 +22,7 @@ export { buildModel, type SsdModel } from "./ssd.ts";
 export { describeNetwork } from "./network.ts";
 export { graphShapes } from "./graph_shapes.ts";
 export { createParamStore, runGraph } from "./run_graph.ts";
-export type { GraphNode, NetworkGraph, ParamSpec } from "./graph_ir.ts";
+export type * from "./graph_ir.ts";
+export type { AddOptions, Init, Layout, ParamEntry, ParamStore } from "./params.ts";
 export { inferConfig, loadModel, resolveConfig, shippedWeightsPath } from "./load.ts";
 export type { HeadOutputs } from "./heads.ts";

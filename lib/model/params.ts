@@ -24,7 +24,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-/** How a PyTorch tensor maps to the tfjs variable. */
+/**
+ * How a PyTorch tensor maps to the tfjs variable: `conv` OIHW → HWIO, `depthwise`
+ * `[C, 1, kH, kW]` → `[kH, kW, C, 1]`, `plain` the same shape.
+ */
 export type Layout = "conv" | "depthwise" | "plain";
 
 /**
@@ -41,9 +44,11 @@ export type Init =
 
 /** One stored tensor. */
 export interface ParamEntry {
+  /** The tensor, in the tfjs layout. */
   variable: tf.Variable;
   /** Shape in the PyTorch state dict. */
   torchShape: number[];
+  /** How `torchShape` maps to the variable's shape. */
   layout: Layout;
   /** false for BatchNorm running statistics. */
   trainable: boolean;
@@ -51,8 +56,11 @@ export interface ParamEntry {
 
 /** Options of {@linkcode ParamStore.add}. */
 export interface AddOptions {
+  /** How the PyTorch shape maps to the tfjs one. Default `"plain"` (unchanged). */
   layout?: Layout;
+  /** The initial values. */
   init: Init;
+  /** Whether optimizers update it. Default true; false for BatchNorm running statistics. */
   trainable?: boolean;
 }
 

@@ -33,6 +33,7 @@ import { float32Values } from "./state_dict_convert.ts";
 
 /** An SSD network with its weights. */
 export interface SsdModel {
+  /** The config it was built from: input size, priors, classes and processing. */
   readonly config: ModelConfig;
   /** The network as data (`describeNetwork(config)`): what `predict` runs and exporters walk. */
   readonly graph: NetworkGraph;
