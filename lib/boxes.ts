@@ -27,7 +27,8 @@ export interface DecodeOptions extends CoderOptions {
   clampLog?: number;
 }
 
-type Boxes = tf.Tensor2D | tf.Tensor3D;
+/** Boxes, one per row: `[N, 4]` or batched `[B, N, 4]`; the format is the function's to say. */
+export type Boxes = tf.Tensor2D | tf.Tensor3D;
 
 function checkBoxes(what: string, name: string, t: tf.Tensor): void {
   if (t.rank < 2 || t.shape[t.rank - 1] !== 4) {

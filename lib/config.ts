@@ -42,6 +42,7 @@ export interface PriorLayer {
    * paper's (j + 0.5)/W, i.e. imageSize / featureSize.
    */
   stepPx?: [number, number];
+  /** How the default boxes of each cell are made. */
   anchors: AnchorRule;
 }
 
@@ -78,12 +79,15 @@ export interface Postprocess {
 
 /** Everything that fixes a model's inputs and outputs. */
 export interface ModelConfig {
+  /** The preset's name (`ssd300`, `face-slim-320`), shown in messages and saved with weights. */
   name: string;
+  /** The network family that builds it. */
   arch: Arch;
   /** Network input `[H, W]`. */
   imageSize: [number, number];
   /** Class names without background; the model predicts `classes.length + 1` scores (0 = background). */
   classes: string[];
+  /** The default boxes: one layer per source feature map, in the head's order (largest first). */
   priors: {
     layers: PriorLayer[];
     /**
@@ -95,7 +99,9 @@ export interface ModelConfig {
   };
   /** Box coding variances `[center, size]`: 0.1, 0.2 (= torchvision BoxCoder weights 10, 10, 5, 5). */
   variances: [number, number];
+  /** How an image becomes the network input. */
   preprocess: Preprocess;
+  /** Detection defaults: thresholds, NMS and box clipping. */
   postprocess: Postprocess;
 }
 

@@ -45,6 +45,10 @@ export class FileError extends Error {
   /** The problem, without the file name. */
   readonly reason: string;
 
+  /**
+   * An error about `file`: the message is `<file>: <reason>`, the path shown by
+   * {@link displayPath} and the reason on one line; `options.cause` keeps the error behind it.
+   */
   constructor(file: string, reason: string, options?: ErrorOptions) {
     super(`${displayPath(file)}: ${oneLine(reason)}`, options);
     this.name = "FileError";
@@ -58,6 +62,7 @@ export class FileError extends Error {
  * The CLI prints it as `error: <message>` and exits 2.
  */
 export class UsageError extends Error {
+  /** A usage error with `message`, which the CLI prints after `error: `. */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

@@ -29,8 +29,11 @@ export interface LossOptions {
 
 /** The loss terms, scalars owned by the caller. `loss = locLoss + clsLoss`. */
 export interface LossTerms {
+  /** `[]` float32: `locLoss + clsLoss`, the value to minimize. */
   loss: tf.Scalar;
+  /** `[]` float32: smooth L1 over the positives' offsets, divided by N. */
   locLoss: tf.Scalar;
+  /** `[]` float32: cross-entropy over the positives and mined negatives, divided by N. */
   clsLoss: tf.Scalar;
 }
 

@@ -21,13 +21,21 @@ import { cropHW } from "./op_gradients.ts";
 
 /** Attributes of a conv, as tfjs's `Conv2D` / `DepthwiseConv2dNative` kernels carry them. */
 export interface ConvAttrs {
+  /** Stride, one for both axes or `[sh, sw]`. */
   strides: number | [number, number];
+  /**
+   * Padding: `"same"`, `"valid"`, one amount for every side, or explicit NHWC
+   * `[[0, 0], [top, bottom], [left, right], [0, 0]]`.
+   */
   pad: "same" | "valid" | number | [[number, number], [number, number], [number, number], [
     number,
     number,
   ]];
+  /** Dilation, one for both axes or `[dh, dw]`. Default 1. */
   dilations?: number | [number, number];
+  /** How a numeric `pad` rounds the output size, as in tfjs. */
   dimRoundingMode?: "floor" | "round" | "ceil";
+  /** Only `"NHWC"` (the default) is supported; `"NCHW"` is a `TypeError`. */
   dataFormat?: "NHWC" | "NCHW";
 }
 

@@ -16,8 +16,11 @@
 
 /** Whether onnxruntime-node loaded, its version, or why not. */
 export interface OnnxStatus {
+  /** onnxruntime-node could be imported. */
   ok: boolean;
+  /** Its version, when loaded and it says. */
   version?: string;
+  /** The first line of the import error, when not loaded. */
   error?: string;
 }
 

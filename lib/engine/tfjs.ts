@@ -23,20 +23,29 @@ export type BackendChoice = "auto" | "wasm" | "webgpu" | "cpu";
 
 /** The WebGPU adapter as Deno reports it. */
 export interface AdapterInfo {
+  /** `GPUAdapterInfo.vendor` (may be empty). */
   vendor: string;
+  /** `GPUAdapterInfo.architecture` (may be empty). */
   architecture: string;
+  /** `GPUAdapterInfo.device` (may be empty). */
   device: string;
+  /** `GPUAdapterInfo.description`: the driver's name for the GPU (may be empty). */
   description: string;
   /** True for a software adapter (Mesa llvmpipe, SwiftShader): WebGPU on the CPU. */
   isFallbackAdapter: boolean;
+  /** Adapter limit, in bytes: the largest storage buffer one binding can see. */
   maxStorageBufferBindingSize: number;
+  /** Adapter limit, in bytes: the largest buffer. */
   maxBufferSize: number;
+  /** Adapter limit, in bytes: workgroup shared memory. */
   maxComputeWorkgroupStorageSize: number;
+  /** Adapter limit: invocations in one workgroup. */
   maxComputeInvocationsPerWorkgroup: number;
 }
 
 /** The running backend. */
 export interface BackendInfo {
+  /** The tfjs backend that runs. */
   name: "wasm" | "webgpu" | "cpu";
   /** Threads computing kernels (wasm pool size; 1 for cpu; 0 = GPU). */
   threads: number;

@@ -30,7 +30,9 @@ import type { DType, StateDict, TensorData } from "./state_dict.ts";
 
 /** A parsed safetensors file: the tensors in file order and the `__metadata__` strings. */
 export interface SafetensorsContent {
+  /** The tensors, name → array, in the file's order. */
   tensors: StateDict;
+  /** The header's `__metadata__` (string → string); empty when absent. */
   metadata: Record<string, string>;
 }
 

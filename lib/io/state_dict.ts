@@ -9,8 +9,14 @@ export type DType = "float32" | "float16" | "float64" | "int64" | "int32" | "uin
 
 /** One named array of a state dict. `data` is row-major; int64 is held as `BigInt64Array`. */
 export interface TensorData {
+  /** The element type. */
   dtype: DType;
+  /** Dimensions, outermost first; `[]` for a scalar. */
   shape: number[];
+  /**
+   * The elements, `shape`'s product of them, in the array type of `dtype` (float16 as its raw
+   * bits in a `Uint16Array`, bool as 0/1 in a `Uint8Array`).
+   */
   data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
 }
 
