@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
-import { backendOption, parsePositiveInt, parseUnit } from "./options.ts";
+import { backendOption, engineOption, parsePositiveInt, parseUnit } from "./options.ts";
 
 /** `ssd detect INPUT…`: boxes, scores and labels for images. */
 export function detectCommand() {
@@ -17,6 +17,7 @@ export function detectCommand() {
     )
     .option("--arch <name>", "the config a .pth or .safetensors file follows (default: inferred)")
     .addOption(backendOption())
+    .addOption(engineOption())
     .option("--score <t>", "keep detections scoring above this (default: the model's)", parseUnit)
     .option("--iou <t>", "per-class NMS IoU threshold (default: the model's)", parseUnit)
     .option("--max-det <n>", "most detections per image (default: the model's)", parsePositiveInt)
@@ -59,6 +60,7 @@ export function detectCommand() {
         model: opts.model,
         arch: opts.arch,
         backend: opts.backend,
+        engine: opts.engine,
         score: opts.score,
         iou: opts.iou,
         maxDet: opts.maxDet,

@@ -24,6 +24,7 @@ import { modelWeightsFile } from "../lib/model/load.ts";
 import { xyxyToCoco } from "../lib/data/box_px.ts";
 import type { DrawOptions } from "../lib/data/draw.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
+import { resolveEngine } from "./options.ts";
 import { JobProgress } from "./progress.ts";
 
 /** Where `ssd detect` writes drawn images and `detections.json`. */
@@ -37,6 +38,7 @@ export interface DetectRunOptions {
   model: string;
   arch?: string;
   backend: "auto" | "wasm" | "webgpu" | "cpu";
+  engine: "auto" | "tfjs" | "onnx";
   score?: number;
   iou?: number;
   maxDet?: number;
@@ -152,11 +154,16 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   const reused = exact !== undefined && await holdsFiles(exact);
   if (exact) await makeOutputDir(exact);
 
-  const backend = await initBackend(opts.backend);
-  const detector: Detector = await loadDetector(opts.model, { arch: opts.arch });
+  // an exported .onnx model never needs tfjs
+  const onnxFile = opts.model.toLowerCase().endsWith(".onnx");
+  const backend = onnxFile ? null : await initBackend(opts.backend);
+  const detector: Detector = await loadDetector(opts.model, {
+    arch: opts.arch,
+    engine: resolveEngine(opts.engine, opts.backend),
+  });
   const unknown = (opts.classes ?? []).filter((c) => !detector.config.classes.includes(c));
   if (unknown.length > 0) {
-    detector.dispose();
+    await detector.dispose();
     const known = detector.config.classes;
     throw new UsageError(
       `--classes: ${detector.config.name} has no class ${unknown.map((c) => `"${c}"`).join(", ")}` +
@@ -169,7 +176,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
     try {
       outDir = await makeRunDir(join(opts.save.project, "detect"), opts.save.name);
     } catch (err) {
-      detector.dispose();
+      await detector.dispose();
       throw err;
     }
   }
@@ -261,7 +268,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
     }
   } finally {
     progress.stop();
-    detector.dispose();
+    await detector.dispose();
   }
 
   if (opts.json) console.log(toJson(results));
@@ -272,8 +279,10 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
     await writeFileAtomic(opts.cocoResults, JSON.stringify(cocoResults) + "\n");
   }
   if (!opts.quiet && totals.n > 0) {
-    const engine = `${detector.config.name} on ${backend.name}` +
-      `${backend.name === "wasm" ? ` ×${backend.threads} threads` : ""}`;
+    const engine = `${detector.config.name} on ` +
+      (detector.engine.kind === "onnxruntime" || !backend
+        ? "onnxruntime"
+        : `${backend.name}${backend.name === "wasm" ? ` ×${backend.threads} threads` : ""}`);
     console.error(speedLine(totals, outDir !== undefined, progress.seconds, engine));
   }
   if (!opts.quiet && outDir !== undefined) {

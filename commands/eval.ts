@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../lib/errors.ts";
-import { backendOption, parseUnit } from "./options.ts";
+import { backendOption, engineOption, parseUnit } from "./options.ts";
 
 const METRICS = ["coco", "voc07", "voc", "all"] as const;
 
@@ -71,6 +71,7 @@ export function evalCommand() {
       "with --model: run name under <project>/eval (increments: eval, eval2, …)",
     )
     .addOption(backendOption())
+    .addOption(engineOption())
     .option("-q, --quiet", "no progress or timing on stderr")
     .action(async (opts, cmd) => {
       const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
@@ -117,6 +118,7 @@ export function evalCommand() {
           data: opts.data,
           arch: opts.arch,
           backend: opts.backend,
+          engine: opts.engine,
           set: opts.set,
           score: opts.score,
           metrics: metrics && [...metrics],

@@ -14,6 +14,7 @@ import { loadDataset } from "../lib/data/dataset.ts";
 import { readVocImageSet } from "../lib/data/voc.ts";
 import { loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
+import { resolveEngine } from "./options.ts";
 import { evaluateDetector } from "../lib/eval/detect_dataset.ts";
 import { type EvalMetric, type EvalReport, vocToCoco } from "../lib/eval/evaluate.ts";
 import { writeCocoResults, writeVocDetections } from "../lib/eval/writers.ts";
@@ -26,6 +27,7 @@ export interface ModelEvalOptions {
   data: string;
   arch?: string;
   backend: "auto" | "wasm" | "webgpu" | "cpu";
+  engine: "auto" | "tfjs" | "onnx";
   set?: string;
   /** Keep detections scoring above this (default 0.01; at most 200 per image either way). */
   score?: number;
@@ -52,11 +54,14 @@ export async function runModelEval(
   const dataset = await loadDataset(opts.data, { set });
   if (!opts.quiet && set !== undefined) console.error(`image set "${set}"`);
   if (dataset.samples.length === 0) throw new FileError(opts.data, "the dataset has no images");
-  await initBackend(opts.backend);
-  const detector = await loadDetector(opts.model, { arch: opts.arch });
+  if (!opts.model.toLowerCase().endsWith(".onnx")) await initBackend(opts.backend);
+  const detector = await loadDetector(opts.model, {
+    arch: opts.arch,
+    engine: resolveEngine(opts.engine, opts.backend),
+  });
   const shared = detector.config.classes.filter((c) => dataset.classes.includes(c));
   if (shared.length === 0) {
-    detector.dispose();
+    await detector.dispose();
     throw new UsageError(
       `model ${detector.config.name} (${detector.config.classes.slice(0, 5).join(", ")}…) ` +
         `shares no class name with ${opts.data} (${dataset.classes.slice(0, 5).join(", ")}…)`,
@@ -94,6 +99,6 @@ export async function runModelEval(
     return { report, failed, runDir };
   } finally {
     progress.stop();
-    detector.dispose();
+    await detector.dispose();
   }
 }

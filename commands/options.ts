@@ -34,3 +34,24 @@ export function backendOption() {
     ["auto", "wasm", "webgpu", "cpu"] as const,
   ).default("auto" as const);
 }
+
+/** The `--engine` option of `detect` and `eval --model`. */
+export function engineOption() {
+  return new Option(
+    "--engine <name>",
+    "what runs the network: onnx (onnxruntime, the model exported in memory), tfjs (the " +
+      "--backend), or auto: onnx for a .onnx model and on a CPU, tfjs on a GPU or when " +
+      "--backend is given",
+  ).choices(["auto", "tfjs", "onnx"] as const).default("auto" as const);
+}
+
+/**
+ * The engine `loadDetector` gets: `auto` with an explicit `--backend` means that backend's
+ * tfjs; otherwise the choice as given (`auto` is settled by `loadDetector`).
+ */
+export function resolveEngine(
+  engine: "auto" | "tfjs" | "onnx",
+  backend: "auto" | "wasm" | "webgpu" | "cpu",
+): "auto" | "tfjs" | "onnx" {
+  return engine === "auto" && backend !== "auto" ? "tfjs" : engine;
+}

@@ -3,8 +3,10 @@
  * `detector.detect(image, opts)` → `detector.dispose()`.
  *
  * One image goes: RGB u8 → resize to the network input (the config's resize) → normalize →
- * `model.predict` → decode against the priors → per-class NMS → boxes in pixels of the
- * original image.
+ * the network, on an {@linkcode InferenceEngine} (tfjs, or onnxruntime on the model exported to
+ * ONNX in memory) → decode against the priors → per-class NMS → boxes in pixels of the original
+ * image. Everything but the network runs on plain arrays (`lib/engine/detect.ts`), so both
+ * engines share it.
  *
  * @example
  * ```ts
@@ -19,7 +21,7 @@
  * const faces = await detector.detect(image);
  * assert.equal(faces.length, 2);
  * assert.equal(faces[0].class, "face");
- * detector.dispose();
+ * await detector.dispose();
  * ```
  *
  * @module
@@ -27,12 +29,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ModelConfig } from "./config.ts";
 import type { RgbImage } from "./data/types.ts";
-import { resizeBilinearCv2 } from "./data/resize.ts";
-import { normalizeRgb } from "./data/normalize.ts";
+import { UsageError } from "./errors.ts";
 import type { SsdModel } from "./model/ssd.ts";
 import { loadModel } from "./model/load.ts";
-import { priorsTensor } from "./priors.ts";
-import { postprocessDetections } from "./nms.ts";
+import type { InferenceEngine } from "./engine/engine.ts";
+import { tfjsEngine } from "./engine/tfjs_engine.ts";
+import { engineDetector } from "./engine/detect.ts";
 
 /** One detected object, in pixels of the input image. */
 export interface Detection {
@@ -68,51 +70,29 @@ export interface DetectTimings {
 /** A loaded model ready to find objects in images. */
 export interface Detector {
   readonly config: ModelConfig;
-  readonly model: SsdModel;
+  /** What runs the network: `engine.kind` is `tfjs` or `onnxruntime`. */
+  readonly engine: InferenceEngine;
   /** Stage times of the most recent `detect`. */
   readonly lastTimings: DetectTimings;
-  /** Detections in one RGB image, by score descending. */
+  /**
+   * Detections in one RGB image, by score descending.
+   *
+   * @throws {RangeError} for a threshold outside [0, 1], a non-positive `maxDetections` or an
+   * unknown class name.
+   */
   detect(image: RgbImage, opts?: DetectOptions): Promise<Detection[]>;
-  /** Frees the priors, and the model's weights when the detector owns the model. */
-  dispose(): void;
+  /** Frees the engine (and the model's weights when the detector owns the model). */
+  dispose(): Promise<void>;
 }
 
 /**
- * Resizes and normalizes an image into the network input `[1, H, W, 3]` float32,
- * `(pixel − mean) / std` per channel.
+ * Which engine runs the network:
+ * - `tfjs`: the model on the current tfjs backend (WebGPU, wasm or cpu);
+ * - `onnx`: onnxruntime, on a `.onnx` file or on the model exported to ONNX in memory;
+ * - `auto`: `onnx` for a `.onnx` file, and for a model loaded by name or file unless the tfjs
+ *   backend is WebGPU (a real GPU); a model object passed in runs on `tfjs`.
  */
-export function preprocessImage(image: RgbImage, cfg: ModelConfig): tf.Tensor4D {
-  const [h, w] = cfg.imageSize;
-  const resized = image.width === w && image.height === h ? image : resizeBilinearCv2(image, w, h);
-  const x = normalizeRgb(resized, cfg.preprocess); // [H, W, 3]
-  return tf.tensor4d(x, [1, h, w, 3]);
-}
-
-function checkOptions(opts: DetectOptions, cfg: ModelConfig): void {
-  for (const key of ["scoreThreshold", "nmsIou"] as const) {
-    const v = opts[key];
-    if (v !== undefined && !(v >= 0 && v <= 1)) {
-      throw new RangeError(`Cannot detect: ${key} must be in [0, 1], got ${v}`);
-    }
-  }
-  if (
-    opts.maxDetections !== undefined &&
-    !(Number.isInteger(opts.maxDetections) && opts.maxDetections > 0)
-  ) {
-    throw new RangeError(
-      `Cannot detect: maxDetections must be a positive integer, got ${opts.maxDetections}`,
-    );
-  }
-  const unknown = (opts.classes ?? []).filter((c) => !cfg.classes.includes(c));
-  if (unknown.length > 0) {
-    throw new RangeError(
-      `Cannot detect: unknown class ${unknown.map((c) => `"${c}"`).join(", ")}; ` +
-        `${cfg.name} knows ${cfg.classes.slice(0, 10).join(", ")}${
-          cfg.classes.length > 10 ? ", …" : ""
-        }`,
-    );
-  }
-}
+export type EngineChoice = "auto" | "tfjs" | "onnx";
 
 /** Options of {@link loadDetector}. */
 export interface LoadDetectorOptions {
@@ -120,110 +100,78 @@ export interface LoadDetectorOptions {
   arch?: string;
   /**
    * Whether `dispose()` frees a model passed in (default `true`: the detector owns it from then
-   * on). `false` lends the model, as training validation does with the model it still trains:
-   * `dispose()` then frees only the priors. A model loaded from a name or file is always owned.
+   * on). `false` lends the model, as training validation does with the model it still trains.
+   * A model loaded from a name or file is always owned.
    */
   owned?: boolean;
+  /** Default `auto`. */
+  engine?: EngineChoice;
+}
+
+/** The model's network as an onnxruntime engine (exported in memory; nothing is written). */
+async function onnxEngineOf(model: SsdModel): Promise<InferenceEngine> {
+  const [{ serializeOnnx }, { loadOnnxEngine }] = await Promise.all([
+    import("./export/onnx.ts"),
+    import("./engine/onnx_engine.ts"),
+  ]);
+  return await loadOnnxEngine(serializeOnnx(model.graph, model.stateDict(), model.config));
+}
+
+/** Starts the default tfjs backend when none has been chosen (tfjs fails on the first op else). */
+async function ensureBackend(): Promise<void> {
+  if (tf.getBackend() == null) {
+    const { initBackend } = await import("./engine/tfjs.ts");
+    await initBackend("auto");
+  }
+}
+
+/** The engine `opts.engine` asks for, on `model`. */
+async function openEngine(
+  model: string | SsdModel,
+  opts: LoadDetectorOptions,
+): Promise<InferenceEngine> {
+  const choice = opts.engine ?? "auto";
+  if (typeof model === "string" && model.toLowerCase().endsWith(".onnx")) {
+    if (choice === "tfjs") {
+      throw new UsageError(`${model} is an ONNX model: it runs on the onnx engine, not tfjs`);
+    }
+    const { loadOnnxEngine } = await import("./engine/onnx_engine.ts");
+    return await loadOnnxEngine(model);
+  }
+  await ensureBackend(); // building the model needs a backend, whichever engine runs it
+  if (typeof model !== "string") {
+    if (choice !== "onnx") return tfjsEngine(model, { owned: opts.owned ?? true });
+    try {
+      return await onnxEngineOf(model);
+    } finally {
+      if (opts.owned ?? true) model.dispose();
+    }
+  }
+  const ssd = await loadModel(model, { arch: opts.arch });
+  if (choice === "tfjs" || (choice === "auto" && tf.getBackend() === "webgpu")) {
+    return tfjsEngine(ssd);
+  }
+  try {
+    return await onnxEngineOf(ssd);
+  } finally {
+    ssd.dispose();
+  }
 }
 
 /**
- * Wraps a model (or loads one: a shipped name, a `.safetensors` or a `.pth`) as a detector.
+ * Wraps a model (or loads one: a shipped name, a `.safetensors`, a `.pth` or an exported
+ * `.onnx`) as a detector, on the engine `opts.engine` chooses (see {@link EngineChoice}).
  * When no tfjs backend has been chosen yet it starts the default one (`initBackend("auto")`:
- * WebGPU on a real GPU, else multi-threaded wasm); one chosen before (`initBackend`,
- * `tf.setBackend`) is kept.
- * A model passed in is owned by the detector from then on (`dispose()` frees it) unless
- * `owned: false`. Detection always runs the model in inference mode (`training: false`:
- * BatchNorm uses its running statistics and leaves them alone), and reads the model's current
- * weights on every call, so a lent model being trained is detected with as it is now.
+ * WebGPU on a real GPU, else multi-threaded wasm); one chosen before is kept.
+ * On tfjs, detection runs the model in inference mode (`training: false`: BatchNorm uses its
+ * running statistics and leaves them alone) with its current weights on every call, so a lent
+ * model being trained is detected with as it is now.
+ *
+ * @throws {UsageError} for a `.onnx` file on the tfjs engine; what loading the model throws.
  */
 export async function loadDetector(
   model: string | SsdModel,
   opts: LoadDetectorOptions = {},
 ): Promise<Detector> {
-  if (tf.getBackend() == null) {
-    // No backend chosen yet (tfjs would fail on the first op): the default one, as `ssd` does.
-    const { initBackend } = await import("./engine/tfjs.ts");
-    await initBackend("auto");
-  }
-  const ssd = typeof model === "string" ? await loadModel(model, { arch: opts.arch }) : model;
-  const ownsModel = typeof model === "string" || (opts.owned ?? true);
-  const cfg = ssd.config;
-  const priors = priorsTensor(cfg); // [P, 4] cxcywh
-  const timings: DetectTimings = { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
-
-  async function detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
-    checkOptions(options, cfg);
-    const t0 = performance.now();
-    const input = preprocessImage(image, cfg);
-    const t1 = performance.now();
-    let out;
-    try {
-      out = ssd.predict(input, { training: false }); // [1, P, 4], [1, P, C]
-    } finally {
-      input.dispose();
-    }
-    const [locPred, clsLogits] = tf.tidy(() => [
-      tf.squeeze(out.locPred, [0]),
-      tf.squeeze(out.clsLogits, [0]),
-    ]) as [
-      tf.Tensor2D,
-      tf.Tensor2D,
-    ];
-    tf.dispose([out.locPred, out.clsLogits]);
-    try {
-      await locPred.data(); // wait for the backend, so inference time is inference time
-      const t2 = performance.now();
-      const post = { ...cfg.postprocess };
-      if (options.scoreThreshold !== undefined) post.scoreThreshold = options.scoreThreshold;
-      if (options.nmsIou !== undefined) post.nmsIou = options.nmsIou;
-      if (options.maxDetections !== undefined) post.maxDetections = options.maxDetections;
-      const maxDetections = post.maxDetections;
-      const keep = options.classes ? new Set(options.classes) : null;
-      // NMS is per class, so dropping classes after it equals dropping them before; only the
-      // final cut to maxDetections must wait until the unwanted classes are gone.
-      if (keep) post.maxDetections = Number.MAX_SAFE_INTEGER;
-      const d = await postprocessDetections({ locPred, clsLogits }, priors, {
-        ...post,
-        variances: cfg.variances,
-        clampLog: post.clampDecode === false ? Infinity : undefined,
-      });
-      const out: Detection[] = [];
-      for (let i = 0; i < d.scores.length && out.length < maxDetections; i++) {
-        const name = cfg.classes[d.labels[i] - 1];
-        if (keep && !keep.has(name)) continue;
-        out.push({
-          bbox: [
-            d.boxes[4 * i] * image.width,
-            d.boxes[4 * i + 1] * image.height,
-            d.boxes[4 * i + 2] * image.width,
-            d.boxes[4 * i + 3] * image.height,
-          ],
-          score: d.scores[i],
-          label: d.labels[i],
-          class: name,
-        });
-      }
-      const t3 = performance.now();
-      timings.preprocessMs = t1 - t0;
-      timings.inferenceMs = t2 - t1;
-      timings.postprocessMs = t3 - t2;
-      return out;
-    } finally {
-      locPred.dispose();
-      clsLogits.dispose();
-    }
-  }
-
-  return {
-    config: cfg,
-    model: ssd,
-    get lastTimings() {
-      return { ...timings };
-    },
-    detect,
-    dispose() {
-      priors.dispose();
-      if (ownsModel) ssd.dispose();
-    },
-  };
+  return engineDetector(await openEngine(model, opts));
 }

@@ -47,6 +47,6 @@ for (const [model, key] of [["face-slim-320", "slim320"], ["face-rfb-320", "rfb3
         (off.length ? `; OFF: ${off.join(", ")}` : "; all equal"),
     );
   }
-  detector.dispose();
+  await detector.dispose();
 }
 Deno.exit(bad > 0 ? 1 : 0);

@@ -100,7 +100,7 @@ for (const [name, key] of [["face-slim-320", "slim320"], ["face-rfb-320", "rfb32
       );
     }
   }
-  detector.dispose();
+  await detector.dispose();
 }
 console.log(failed === 0 ? "all checks passed" : `${failed} checks failed`);
 Deno.exit(failed === 0 ? 0 : 1);

@@ -312,3 +312,44 @@ Deno.test("ssd detect's speed line times drawing and writing, and its stages add
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ssd detect --engine onnx, --engine tfjs and an exported .onnx give the same detections", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const image = join(samples, "faces.jpg");
+    const run = async (...args: string[]) => {
+      const r = await ssd("detect", image, "--json", "--no-save", ...args);
+      assert.equal(r.code, 0, r.stderr);
+      return { dets: JSON.parse(r.stdout)[0].detections, stderr: r.stderr };
+    };
+    const tfjs = await run("--engine", "tfjs");
+    const onnx = await run("--engine", "onnx");
+    assert.match(tfjs.stderr, /face-slim-320 on (wasm|cpu|webgpu)/);
+    assert.match(onnx.stderr, /face-slim-320 on onnxruntime/);
+    const file = join(dir, "face.onnx");
+    const exported = await ssd("export", "-m", "face-slim-320", "-f", "onnx", "-o", file);
+    assert.equal(exported.code, 0, exported.stderr);
+    const fromFile = await run("--model", file); // auto: a .onnx runs on onnxruntime
+    assert.match(fromFile.stderr, /on onnxruntime/);
+    assert.ok(tfjs.dets.length >= 5, `faces: ${tfjs.dets.length}`);
+    for (const other of [onnx.dets, fromFile.dets]) {
+      assert.equal(other.length, tfjs.dets.length);
+      other.forEach((d: { score: number; bbox: number[]; class: string }, i: number) => {
+        assert.equal(d.class, tfjs.dets[i].class);
+        assert.ok(Math.abs(d.score - tfjs.dets[i].score) <= 1e-4, `score ${i}`);
+        // --json rounds boxes to 0.01 px
+        d.bbox.forEach((v, k) =>
+          assert.ok(Math.abs(v - tfjs.dets[i].bbox[k]) <= 0.011, `bbox ${i}`)
+        );
+      });
+    }
+    const refused = await ssd("detect", image, "--no-save", "--model", file, "--engine", "tfjs");
+    assert.equal(refused.code, 2);
+    oneLineError(
+      refused.stderr,
+      /face\.onnx is an ONNX model: it runs on the onnx engine, not tfjs/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -73,7 +73,7 @@ Deno.test("detectDataset() evaluates as SSD is: score > 0.01, at most 200 per im
       /maxDetections must be a positive integer, got 0/,
     );
   } finally {
-    detector.dispose();
+    await detector.dispose();
     await Deno.remove(out, { recursive: true });
   }
 });
@@ -94,7 +94,7 @@ Deno.test("detectDataset() counts and reports an unreadable image, and detects t
     assert.ok(report.coco !== undefined && report.voc === undefined); // COCO data: COCO metric
     assert.equal(report.numImages, 3);
   } finally {
-    detector.dispose();
+    await detector.dispose();
     await Deno.remove(out, { recursive: true });
   }
 });
@@ -109,12 +109,12 @@ Deno.test("loadDetector(model, { owned: false }) runs predict in inference mode 
     const before = tf.memory().numTensors;
     const detector = await loadDetector(lent.spy, { owned: false });
     await detectDataset(detector, dataset);
-    detector.dispose();
+    await detector.dispose();
     assert.deepEqual(lent.calls.training, [false, false, false]);
     assert.equal(lent.calls.disposed, 0);
     assert.equal(tf.memory().numTensors, before, "the priors were not freed");
     const again = await loadDetector(owned.spy);
-    again.dispose();
+    await again.dispose();
     assert.equal(owned.calls.disposed, 1); // owned by default
   } finally {
     model.dispose();

@@ -37,7 +37,7 @@ for (const backend of ["wasm", "cpu"] as const) {
         }
         assert.equal(tf.memory().numTensors, before, "detect() leaked tensors");
       } finally {
-        detector.dispose();
+        await detector.dispose();
       }
     });
   }
@@ -58,7 +58,7 @@ Deno.test("detect() filters classes, caps detections and rejects bad options", a
     await assert.rejects(() => detector.detect(image, { classes: ["cat"] }), /unknown class "cat"/);
     await assert.rejects(() => detector.detect(image, { scoreThreshold: 2 }), RangeError);
   } finally {
-    detector.dispose();
+    await detector.dispose();
   }
 });
 

@@ -13,7 +13,16 @@ import { sampleInput, serializeOnnx } from "../lib/export/onnx.ts";
 import { floatValueInfo } from "../lib/export/onnx_builder.ts";
 import { loadOnnxEngine, nhwcToNchw } from "../lib/engine/onnx_engine.ts";
 import { tfjsEngine } from "../lib/engine/tfjs_engine.ts";
-import { engineDetector, softmaxRows } from "../lib/engine/detect.ts";
+import {
+  engineDetector,
+  postprocessFor,
+  softmaxRows,
+  toPixelDetections,
+} from "../lib/engine/detect.ts";
+import { postprocessDetections } from "../lib/nms.ts";
+import { priorsTensor } from "../lib/priors.ts";
+import { resizeBilinearCv2 } from "../lib/data/resize.ts";
+import { normalizeRgb } from "../lib/data/normalize.ts";
 
 await initBackend("wasm");
 
@@ -37,23 +46,55 @@ function assertSameDetections(got: Detection[], want: Detection[], what: string)
   }
 }
 
-/** Detects every sample with the tfjs detector and with `detect`; compares. */
+/**
+ * The detections of `model` on one image through tfjs tensors end to end: `predict`, then
+ * `postprocessDetections` (tfjs decode and softmax, checked against torchvision in nms_test)
+ * and the mapping to pixels — an independent path to compare the plain-array one with.
+ */
+async function tensorDetections(
+  model: SsdModel,
+  image: Awaited<ReturnType<typeof readImage>>,
+  opts: DetectOptions,
+): Promise<Detection[]> {
+  const cfg = model.config;
+  const post = postprocessFor(cfg, opts);
+  const [h, w] = cfg.imageSize;
+  const x = normalizeRgb(resizeBilinearCv2(image, w, h), cfg.preprocess);
+  const priors = priorsTensor(cfg);
+  const out = tf.tidy(() => model.predict(tf.tensor4d(x, [1, h, w, 3])));
+  const [locPred, clsLogits] = [tf.squeeze(out.locPred, [0]), tf.squeeze(out.clsLogits, [0])];
+  try {
+    const d = await postprocessDetections(
+      { locPred: locPred as tf.Tensor2D, clsLogits: clsLogits as tf.Tensor2D },
+      priors,
+      { ...post, maxDetections: opts.classes ? Number.MAX_SAFE_INTEGER : post.maxDetections },
+    );
+    return toPixelDetections(d, cfg, image, {
+      classes: opts.classes,
+      maxDetections: post.maxDetections,
+    });
+  } finally {
+    tf.dispose([priors, out.locPred, out.clsLogits, locPred, clsLogits]);
+  }
+}
+
+/** Detects every sample through tfjs tensors and with `detect`; compares. */
 async function compareOnSamples(
   modelSpec: string,
   detect: (image: Awaited<ReturnType<typeof readImage>>, o: DetectOptions) => Promise<Detection[]>,
   opts: DetectOptions = {},
 ): Promise<number> {
-  const reference = await loadDetector(modelSpec);
+  const model = await loadModel(modelSpec);
   let total = 0;
   try {
     for (const name of SAMPLES) {
       const image = await readImage(join(samples, name));
-      const want = await reference.detect(image, opts);
+      const want = await tensorDetections(model, image, opts);
       assertSameDetections(await detect(image, opts), want, `${modelSpec} ${name}`);
       total += want.length;
     }
   } finally {
-    reference.dispose();
+    model.dispose();
   }
   return total;
 }
@@ -82,7 +123,7 @@ Deno.test("loadOnnxEngine() on in-memory bytes predicts as the tfjs engine (batc
   }
 });
 
-Deno.test("engineDetector(tfjs engine) finds exactly what loadDetector finds on samples/*.jpg", async () => {
+Deno.test("engineDetector(tfjs engine) on plain arrays finds what the tfjs tensor path finds on samples/*.jpg", async () => {
   const detector = engineDetector(tfjsEngine(await loadModel("face-slim-320")));
   try {
     const n = await compareOnSamples("face-slim-320", (im, o) => detector.detect(im, o));
@@ -200,4 +241,26 @@ Deno.test("softmaxRows() equals tf.softmax within 1e-7", () => {
   const got = softmaxRows(logits, 5);
   got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-7, `${i}: ${v} vs ${want[i]}`));
   assert.throws(() => softmaxRows(logits, 7), /logits must have shape \[N, 7\], got 60 values/);
+});
+
+Deno.test("loadDetector: auto takes onnxruntime on a CPU for a named model, tfjs for a model object; both agree", async () => {
+  const auto = await loadDetector("face-slim-320");
+  const tfjs = await loadDetector("face-slim-320", { engine: "tfjs" });
+  const lent = buildModel(getConfig("tiny"), { seed: 3 });
+  const objectDetector = await loadDetector(lent, { owned: false });
+  try {
+    assert.equal(auto.engine.kind, "onnxruntime"); // initBackend("wasm") above: no GPU
+    assert.equal(tfjs.engine.kind, "tfjs");
+    assert.equal(objectDetector.engine.kind, "tfjs");
+    const image = await readImage(join(samples, "faces.jpg"));
+    assertSameDetections(await auto.detect(image), await tfjs.detect(image), "faces.jpg");
+    await assert.rejects(
+      loadDetector(join(samples, "x.onnx"), { engine: "tfjs" }),
+      /x\.onnx is an ONNX model: it runs on the onnx engine, not tfjs/,
+    );
+  } finally {
+    await Promise.all([auto.dispose(), tfjs.dispose(), objectDetector.dispose()]);
+    assert.equal(lent.params.size > 0, true); // lent: still usable
+    lent.dispose();
+  }
 });

@@ -132,7 +132,7 @@ Deno.test("ssd eval --model --data without --score evaluates at score > 0.01, 20
     const detector = await loadDetector(model);
     const image = await readImage(join(root, "samples/pair.jpg"));
     const all = await detector.detect(image, { scoreThreshold: 0.01, maxDetections: 10_000 });
-    detector.dispose();
+    await detector.dispose();
     // The ground truth: one box the model ranks 150th (kept at 0.01 / 200; dropped at its own
     // 0.3 / 100) and one it ranks past 200 (dropped at 0.01 / 200), of different classes.
     const inside = all[150];

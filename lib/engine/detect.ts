@@ -29,7 +29,7 @@ import type { ModelConfig } from "../config.ts";
 import type { RgbImage } from "../data/types.ts";
 import { resizeBilinearCv2 } from "../data/resize.ts";
 import { normalizeRgb } from "../data/normalize.ts";
-import type { Detection, DetectOptions, DetectTimings } from "../detector.ts";
+import type { Detection, DetectOptions, Detector, DetectTimings } from "../detector.ts";
 import { type Detections, type PostprocessOptions, selectDetections } from "../nms.ts";
 import { generatePriors } from "../priors.ts";
 import type { InferenceEngine } from "./engine.ts";
@@ -130,20 +130,8 @@ export function toPixelDetections(
   return out;
 }
 
-/** A detector over an engine: the shape of `Detector` without a tfjs model. */
-export interface EngineDetector {
-  readonly config: ModelConfig;
-  readonly engine: InferenceEngine;
-  /** Stage times of the most recent `detect`. */
-  readonly lastTimings: DetectTimings;
-  /** Detections in one RGB image, by score descending. */
-  detect(image: RgbImage, opts?: DetectOptions): Promise<Detection[]>;
-  /** Disposes the engine. */
-  dispose(): Promise<void>;
-}
-
 /** Wraps an engine (owned from then on) as a detector. */
-export function engineDetector(engine: InferenceEngine): EngineDetector {
+export function engineDetector(engine: InferenceEngine): Detector {
   const cfg = engine.config;
   const priors = generatePriors(cfg); // [P, 4] cxcywh
   const [h, w] = cfg.imageSize;

@@ -36,7 +36,9 @@ export function tfjsEngine(model: SsdModel, opts: { owned?: boolean } = {}): Inf
     config: cfg,
     async predict(images: Float32Array, batch: number): Promise<EngineOutputs> {
       checkEngineInput(images, batch, cfg);
-      const out = tf.tidy(() => model.predict(tf.tensor4d(images, [batch, h, w, 3])));
+      const out = tf.tidy(() =>
+        model.predict(tf.tensor4d(images, [batch, h, w, 3]), { training: false })
+      );
       try {
         const [loc, logits] = await Promise.all([out.locPred.data(), out.clsLogits.data()]);
         return {

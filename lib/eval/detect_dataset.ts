@@ -74,7 +74,7 @@ export interface DatasetDetections {
  * const { detections, failed } = await detectDataset(detector, dataset, { scoreThreshold: 0.7 });
  * assert.equal(failed, 0);
  * assert.equal(detections.get("pair")!.length, 2); // the two faces
- * detector.dispose();
+ * await detector.dispose();
  * ```
  */
 export async function detectDataset(
@@ -160,7 +160,7 @@ export function defaultMetrics(dataset: Dataset): EvalMetric[] {
  * const { report, failed } = await evaluateDetector(detector, dataset);
  * assert.equal(failed, 0);
  * assert.ok(Number.isNaN(report.voc07!.mAP)); // no ground truth: no class to average
- * detector.dispose();
+ * await detector.dispose();
  * ```
  */
 export async function evaluateDetector(

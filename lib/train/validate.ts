@@ -65,6 +65,6 @@ export async function validate(
       score: Number.isNaN(mapVoc) ? 0 : mapVoc,
     };
   } finally {
-    detector.dispose();
+    await detector.dispose();
   }
 }
