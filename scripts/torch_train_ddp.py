@@ -32,11 +32,13 @@ Dataset: a VOC root (Annotations/*.xml, JPEGImages/); the image list is
 ImageSets/Main/<set>.txt, else <root>/<set>.txt, else every annotation (--set, default: trainval,
 then train). Boxes 1-based inclusive pixels → [xmin − 1, ymin − 1, xmax, ymax] / (W, H), as
 lib/data/box_px.ts. Class indices: --classes, else the config's own order when the dataset has
-exactly its classes (a .pth carries no names: `ssd detect` names them from the config), else
-the sorted names (as `ssd train`), with a warning.
+exactly its classes, else the sorted names (as `ssd train`), with a warning. Beside the output
+.pth goes `<name>.ssd.json` (the config with these class names), which `ssd detect --model
+<name>.pth` reads.
 """
 import argparse
 import json
+import re
 import math
 import os
 import random
@@ -372,6 +374,11 @@ def main():
 
     if rank == 0:
         save_atomic(inner.state_dict(), args.out)
+        # the config beside it (lib/model/load.ts configSidecarPath): names and priors travel
+        sidecar = re.sub(r"\.(pth|pt)$", "", args.out, flags=re.I) + ".ssd.json"
+        with open(f"{sidecar}.{os.getpid()}.tmp", "w") as f:
+            json.dump({**config, "classes": classes}, f, indent=2)
+        os.replace(f"{sidecar}.{os.getpid()}.tmp", sidecar)
         print(json.dumps({"out": args.out, "model": config["name"], "steps": step, "world": world,
                           "classes": classes, "loss": last.get("loss"),
                           "seconds": round(time.time() - started, 2)}), flush=True)

@@ -148,6 +148,18 @@ Deno.test("ssd export --format torch and tfjs: a .pth that reads back, a graph m
   const model = await loadModel("face-slim-320");
   try {
     assert.equal(stateDictDifference(model.stateDict(), await readTorchStateDict(pth)), undefined);
+    // the config beside it brings the names back: raccoon is face-slim-320's architecture
+    const raccoonPth = join(dir, "raccoon.pth");
+    const rc = await ssd("export", "-m", "raccoon", "-f", "torch", "-o", raccoonPth);
+    assert.equal(rc.code, 0, rc.stderr);
+    const back = await loadModel(raccoonPth);
+    assert.deepEqual(back.config.classes, ["raccoon"]);
+    back.dispose();
+    await Deno.remove(join(dir, "raccoon.ssd.json"));
+    const bare = await loadModel(raccoonPth); // without it: inferred from the keys
+    assert.equal(bare.config.name, "face-slim-320");
+    bare.dispose();
+    await Deno.remove(raccoonPth);
     const web = join(dir, "web");
     const t = await ssd("export", "-m", "face-slim-320", "-f", "tfjs", "-o", web, "--json");
     assert.equal(t.code, 0, t.stderr);
@@ -167,7 +179,7 @@ Deno.test("ssd export --format torch and tfjs: a .pth that reads back, a graph m
     assert.equal(again.code, 1);
     oneLineError(again.stderr, /web: cannot write: the folder is not empty$/);
     assert.deepEqual(names(web), before);
-    assert.deepEqual(names(dir), ["face.pth", "web"]);
+    assert.deepEqual(names(dir), ["face.pth", "face.ssd.json", "web"]);
   } finally {
     model.dispose();
   }

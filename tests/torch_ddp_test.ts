@@ -120,6 +120,10 @@ Deno.test({
 
     const model = await loadModel(`${dir}/result.pth`);
     assert.equal(model.config.name, "tiny");
+    // its config sidecar names the dataset's classes
+    const sidecar = JSON.parse(await Deno.readTextFile(`${dir}/result.ssd.json`));
+    assert.deepEqual(model.config.classes, sidecar.classes);
+    assert.deepEqual([...sidecar.classes].sort(), ["circle", "cross", "square", "triangle"]);
     model.dispose();
     const det = await ssd(
       "detect",

@@ -112,14 +112,14 @@ export const EXPORT_FORMATS: Record<ExportFormat, ExportFormatSpec> = {
     description: "PyTorch state dict (torch.save), loads strictly into torchvision's SSD",
     exporter: async (model, out) => {
       const { writeTorchModel } = await import("./torch_export.ts");
-      const { bytes, tensors } = await writeTorchModel(model, out);
+      const { bytes, tensors, config } = await writeTorchModel(model, out);
       return {
         format: "torch",
         path: out,
         bytes,
-        check: { tensors, readsBack: true },
+        check: { tensors, readsBack: true, config },
         summary: `${out}: ${model.config.name} state dict, ${tensors} tensors, ${bytes} bytes; ` +
-          "reads back bit for bit",
+          `reads back bit for bit (config and class names in ${config})`,
       };
     },
   },

@@ -294,6 +294,42 @@ export function modelWeightsFile(spec: string): string | undefined {
   }
 }
 
+/**
+ * Where the config of a `.pth` file lives: beside it, `name.pth` → `name.ssd.json` (a `.pth`
+ * holds tensors only; `ssd export --format torch` and `scripts/torch_train_ddp.py` write it, so
+ * class names and priors travel with the weights).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { configSidecarPath } from "./load.ts";
+ * assert.equal(configSidecarPath("runs/raccoon.pth"), "runs/raccoon.ssd.json");
+ * ```
+ */
+export function configSidecarPath(pth: string): string {
+  return pth.replace(/\.(pth|pt)$/i, "") + ".ssd.json";
+}
+
+/** The config of a `.pth` from its sidecar (see {@link configSidecarPath}), if it has one. */
+async function readConfigSidecar(pth: string): Promise<ModelConfig | undefined> {
+  const path = configSidecarPath(pth);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new FileError(path, "cannot read the config beside the .pth");
+  }
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(text);
+  } catch {
+    throw new FileError(path, "not valid JSON");
+  }
+  checkConfigShape(cfg, path);
+  return cfg;
+}
+
 /** The config `--arch` names. */
 function archConfig(arch: string): ModelConfig {
   if (!MODEL_NAMES.includes(arch)) {
@@ -331,7 +367,10 @@ async function resolveSpec(
   if (lower.endsWith(".pth") || lower.endsWith(".pt")) {
     const { readTorchStateDict } = await import("../io/torch.ts");
     const sd = stripDataParallel(await readTorchStateDict(spec));
-    return { cfg: opts.arch ? archConfig(opts.arch) : inferConfig(sd, spec), sd, file: spec };
+    const cfg = opts.arch
+      ? archConfig(opts.arch)
+      : (await readConfigSidecar(spec)) ?? inferConfig(sd, spec);
+    return { cfg, sd, file: spec };
   }
   if (MODEL_NAMES.includes(spec)) {
     if (opts.arch !== undefined && opts.arch !== spec) {
