@@ -62,13 +62,17 @@ export interface DetectOptions {
 
 /** Milliseconds spent in each stage of the last {@link Detector.detect} call. */
 export interface DetectTimings {
+  /** Resize and normalization of the image. */
   preprocessMs: number;
+  /** The network, on the engine, outputs read back. */
   inferenceMs: number;
+  /** Decode, softmax, per-class NMS and the mapping to pixels. */
   postprocessMs: number;
 }
 
 /** A loaded model ready to find objects in images. */
 export interface Detector {
+  /** The model's config: classes, input size, priors, post-processing defaults. */
   readonly config: ModelConfig;
   /** What runs the network: `engine.kind` is `tfjs` or `onnxruntime`. */
   readonly engine: InferenceEngine;

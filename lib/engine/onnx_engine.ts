@@ -15,12 +15,15 @@ import { checkEngineInput, type EngineOutputs, type InferenceEngine } from "./en
 
 /** One output of {@link OnnxEngine.run}. */
 export interface OnnxOutput {
+  /** The values, row-major (`selected` of the NMS graph is int64). */
   data: Float32Array | BigInt64Array;
+  /** The shape, e.g. `[B, P, 4]` for `boxes`. */
   dims: number[];
 }
 
 /** The onnxruntime engine, with access to every output of the exported graph. */
 export interface OnnxEngine extends InferenceEngine {
+  /** Always `onnxruntime`. */
   readonly kind: "onnxruntime";
   /** The model's `metadata_props`. */
   readonly metadata: Record<string, string>;
