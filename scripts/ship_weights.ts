@@ -8,7 +8,7 @@
  */
 import { readCheckpoint } from "../lib/train/checkpoint.ts";
 import { writeSafetensors } from "../lib/io/safetensors.ts";
-import { generatePriors, priorsHash } from "../lib/priors.ts";
+import { weightsMetadata } from "../lib/model/weights_metadata.ts";
 import { flag } from "./args.ts";
 
 const [checkpoint, name] = Deno.args;
@@ -20,17 +20,14 @@ const ckpt = await readCheckpoint(checkpoint);
 const config = { ...ckpt.config, name };
 const last = ckpt.state.history.at(-1);
 const out = new URL(`../weights/${name}.safetensors`, import.meta.url).pathname;
-await writeSafetensors(out, ckpt.stateDict, {
-  format: "pt",
-  model: name,
-  arch: config.arch,
-  config: JSON.stringify(config),
-  classes: JSON.stringify(["background", ...config.classes]),
-  prior_hash: priorsHash(generatePriors(config)),
-  layout: "pytorch state dict names, conv weights OIHW, float32",
-  trained_steps: String(ckpt.state.step),
-  trained_epochs: String(last?.epoch ?? 0),
-  source: flag("--source", `trained with ssd train (${checkpoint})`),
-  license: "MIT (trained by this project)",
-});
+await writeSafetensors(
+  out,
+  ckpt.stateDict,
+  weightsMetadata(config, {
+    trained_steps: String(ckpt.state.step),
+    trained_epochs: String(last?.epoch ?? 0),
+    source: flag("--source", `trained with ssd train (${checkpoint})`),
+    license: "MIT (trained by this project)",
+  }),
+);
 console.log(`${out}: ${ckpt.stateDict.size} tensors, step ${ckpt.state.step}`);

@@ -302,3 +302,35 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
     (_, i) => Number(((first + i) * step).toFixed(decimals)),
   );
 }
+
+/** Layout of the eval report's charts: a 0…1 × 0…1 plot with room on the right for a legend. */
+export const UNIT_CHART = { width: 940, height: 620, left: 80, right: 300, top: 56, bottom: 70 };
+
+/**
+ * A white {@link UNIT_CHART} canvas with its frame drawn: both axes 0…1, ticks every tenth,
+ * the axis labels and the title. Returns the canvas and the data → pixel scale.
+ */
+export async function drawUnitChart(
+  labels: { x: string; y: string; title: string },
+): Promise<{ img: Image; scale: ChartScale }> {
+  const { width, height, left, right, top, bottom } = UNIT_CHART;
+  const img = new Image(width, height).fill(0xffffffff);
+  const ticks = Array.from({ length: 11 }, (_, i) => i / 10);
+  const unit = (label: string) => ({
+    min: 0,
+    max: 1,
+    ticks,
+    format: (v: number) => v.toFixed(1),
+    label,
+  });
+  const scale = await drawFrame(img, {
+    left,
+    top,
+    width: width - left - right,
+    height: height - top - bottom,
+    x: unit(labels.x),
+    y: unit(labels.y),
+    title: labels.title,
+  });
+  return { img, scale };
+}

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { Image } from "imagescript";
-import { CHART_PALETTE, drawFrame, drawLegend, drawPolyline } from "./chart.ts";
+import { CHART_PALETTE, drawLegend, drawPolyline, drawUnitChart, UNIT_CHART } from "./chart.ts";
 
 /** One curve: points `(recall[i], precision[i])`, both in `[0, 1]`, joined in order. */
 export interface PrCurve {
@@ -15,11 +14,9 @@ export interface PrCurve {
   precision: ArrayLike<number>;
 }
 
-const WIDTH = 940, HEIGHT = 620;
-const LEFT = 80, RIGHT = 300, TOP = 56, BOTTOM = 70;
+const { width: WIDTH, right: RIGHT, top: TOP } = UNIT_CHART;
 const MAX_LEGEND = 20;
 /** 0, 0.1, …, 1 on both axes. */
-const UNIT_TICKS = Array.from({ length: 11 }, (_, i) => i / 10);
 
 /**
  * Draws precision/recall curves on one chart and encodes it as PNG.
@@ -42,23 +39,7 @@ export async function drawPrCurves(
   curves: PrCurve[],
   options: { title: string },
 ): Promise<Uint8Array> {
-  const img = new Image(WIDTH, HEIGHT).fill(0xffffffff);
-  const unit = (label: string) => ({
-    min: 0,
-    max: 1,
-    ticks: UNIT_TICKS,
-    format: (v: number) => v.toFixed(1),
-    label,
-  });
-  const scale = await drawFrame(img, {
-    left: LEFT,
-    top: TOP,
-    width: WIDTH - LEFT - RIGHT,
-    height: HEIGHT - TOP - BOTTOM,
-    x: unit("Recall"),
-    y: unit("Precision"),
-    title: options.title,
-  });
+  const { img, scale } = await drawUnitChart({ x: "Recall", y: "Precision", title: options.title });
   curves.forEach((curve, c) => {
     drawPolyline(img, scale, { xs: curve.recall, ys: curve.precision }, {
       color: CHART_PALETTE[c % CHART_PALETTE.length],

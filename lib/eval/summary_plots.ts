@@ -6,8 +6,15 @@
  *
  * @module
  */
-import { Image } from "imagescript";
-import { CHART_PALETTE, drawFrame, drawLegend, drawLine, drawPolyline, drawText } from "./chart.ts";
+import {
+  CHART_PALETTE,
+  drawLegend,
+  drawLine,
+  drawPolyline,
+  drawText,
+  drawUnitChart,
+  UNIT_CHART,
+} from "./chart.ts";
 
 /** Curves sharing one x axis. */
 export interface SummaryChart {
@@ -24,12 +31,10 @@ export interface SummaryChart {
   marker?: [number, number];
 }
 
-const WIDTH = 940, HEIGHT = 620;
-const LEFT = 80, RIGHT = 300, TOP = 56, BOTTOM = 70;
+const { width: WIDTH, right: RIGHT, top: TOP } = UNIT_CHART;
 /** Classes beyond this get no legend row of their own and are drawn grey. */
 const MAX_NAMED = 14;
 const MEAN_COLOUR = 0x0b3d91ff, GREY = 0xbdbdbdff;
-const UNIT_TICKS = Array.from({ length: 11 }, (_, i) => i / 10);
 
 /**
  * Draws a summary chart (both axes 0…1) and encodes it as PNG.
@@ -49,21 +54,9 @@ const UNIT_TICKS = Array.from({ length: 11 }, (_, i) => i / 10);
  * ```
  */
 export async function drawSummaryChart(chart: SummaryChart): Promise<Uint8Array> {
-  const img = new Image(WIDTH, HEIGHT).fill(0xffffffff);
-  const unit = (label: string) => ({
-    min: 0,
-    max: 1,
-    ticks: UNIT_TICKS,
-    format: (v: number) => v.toFixed(1),
-    label,
-  });
-  const scale = await drawFrame(img, {
-    left: LEFT,
-    top: TOP,
-    width: WIDTH - LEFT - RIGHT,
-    height: HEIGHT - TOP - BOTTOM,
-    x: unit(chart.xLabel),
-    y: unit(chart.yLabel),
+  const { img, scale } = await drawUnitChart({
+    x: chart.xLabel,
+    y: chart.yLabel,
     title: chart.title,
   });
   const named = chart.curves.length <= MAX_NAMED;

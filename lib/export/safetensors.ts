@@ -11,7 +11,7 @@ import { serializeSafetensors } from "../io/safetensors.ts";
 import type { StateDict } from "../io/state_dict.ts";
 import { loadModel } from "../model/load.ts";
 import type { SsdModel } from "../model/ssd.ts";
-import { generatePriors, priorsHash } from "../priors.ts";
+import { weightsMetadata } from "../model/weights_metadata.ts";
 import { writeChecked } from "./checked_write.ts";
 
 /** The first tensor that differs between two state dicts (names, shapes, dtypes, bits). */
@@ -42,16 +42,10 @@ export async function writeSafetensorsModel(
 ): Promise<{ bytes: number; tensors: number }> {
   const cfg = model.config;
   const sd = model.stateDict();
-  const bytes = serializeSafetensors(sd, {
-    format: "pt",
-    model: cfg.name,
-    arch: cfg.arch,
-    config: JSON.stringify(cfg),
-    classes: JSON.stringify(["background", ...cfg.classes]),
-    prior_hash: priorsHash(generatePriors(cfg)),
-    layout: "pytorch state dict names, conv weights OIHW, float32",
-    ...(opts.source ? { source: opts.source } : {}),
-  });
+  const bytes = serializeSafetensors(
+    sd,
+    weightsMetadata(cfg, opts.source ? { source: opts.source } : {}),
+  );
   await writeChecked(path, bytes, async (tmp) => {
     const back = await loadModel(tmp);
     try {

@@ -15,7 +15,7 @@ import type { ModelConfig } from "../config.ts";
 import { FileError } from "../errors.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import type { StateDict } from "../io/state_dict.ts";
-import { generatePriors, priorsHash } from "../priors.ts";
+import { weightsMetadata } from "../model/weights_metadata.ts";
 import type { SsdModel } from "../model/ssd.ts";
 import type { Sgd } from "./sgd.ts";
 
@@ -72,16 +72,14 @@ export async function saveCheckpoint(
   for (const [name, b] of optimizer.state()) {
     tensors.set(`${OPTIMIZER_PREFIX}${name}`, { dtype: "float32", shape: b.shape, data: b.data });
   }
-  await writeSafetensors(path, tensors, {
-    format: "pt",
-    model: cfg.name,
-    arch: cfg.arch,
-    config: JSON.stringify(cfg),
-    classes: JSON.stringify(["background", ...cfg.classes]),
-    prior_hash: priorsHash(generatePriors(cfg)),
-    layout: "pytorch state dict names, conv weights OIHW, float32; optimizer buffers tfjs layout",
-    train_state: JSON.stringify(state),
-  });
+  await writeSafetensors(
+    path,
+    tensors,
+    weightsMetadata(cfg, {
+      layout: "pytorch state dict names, conv weights OIHW, float32; optimizer buffers tfjs layout",
+      train_state: JSON.stringify(state),
+    }),
+  );
 }
 
 /** A checkpoint read back. */
