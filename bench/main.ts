@@ -15,7 +15,7 @@ Prints median (min–max) ms of each side and the median ratio of the pairs (min
 Options:
   --runs N         measurements per side and row (default 5; 3 with --quick)
   --quick          3 measurements per row, and only the cheaper rows of each section
-                   (forward at batch 1, the tiny training step, the loader with 2
+                   (forward at batch 1, the tiny training steps, the loader with 2
                    workers); the others print "left out by --quick"
   --filter TEXT    only the rows whose section, case or engines contain TEXT
                    (case-insensitive), e.g. ssd300, "wasm ×1", nms, loader

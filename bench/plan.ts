@@ -106,17 +106,19 @@ export function planRows(env: Environment): Row[] {
   const cases = `${coco.images} images, ${coco.detections} detections`;
   return [
     ...forwardRows(env),
-    ...["tiny", "face-slim-320"].map((model): Row => {
-      const spec = { task: "train_step" as const, model, batch: 16, threads: 2 };
-      return {
-        section: "training step (SGD, random weights)",
-        name: `${model}, batch 16`,
-        engine: "tfjs wasm ×2 vs PyTorch ×2",
-        ours: { worker: "wasm2", spec },
-        torch: torchSide(env, spec),
-        slow: model !== "tiny",
-      };
-    }),
+    ...[1, 2].flatMap((threads) =>
+      ["tiny", "face-slim-320"].map((model): Row => {
+        const spec = { task: "train_step" as const, model, batch: 16, threads };
+        return {
+          section: "training step (SGD, random weights)",
+          name: `${model}, batch 16`,
+          engine: `tfjs wasm ×${threads} vs PyTorch ×${threads}`,
+          ours: { worker: threads === 1 ? "wasm1" : "wasm2", spec },
+          torch: torchSide(env, spec),
+          slow: model !== "tiny",
+        };
+      })
+    ),
     {
       section: "post-processing",
       name: `NMS of ${nms.priors} priors × ${nms.classes} classes (ssd300 settings)`,
