@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { encodeTorchPth, writeTorchPth } from "../lib/export/torch_pth.ts";
-import { crc32 } from "../lib/export/torch_zip.ts";
+import { crc32 } from "../lib/io/crc32.ts";
 import { parseTorchStateDict, readTorchStateDict } from "../lib/io/torch.ts";
 import type { StateDict } from "../lib/io/state_dict.ts";
 import { getConfig } from "../lib/config.ts";

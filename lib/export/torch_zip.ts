@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { crc32 } from "../io/crc32.ts";
 
 /** One record of the archive: a name (ASCII, `/`-separated) and its bytes. */
 export interface ZipRecord {
@@ -35,24 +36,6 @@ const END_RECORD = 22;
 const EXTRA_HEADER = 4;
 const FB_EXTRA_ID = 0x4246; // the bytes "FB", as PyTorch's writer tags its padding
 const DOS_DATE_1980_01_01 = (1 << 5) | 1;
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE 802.3, the zip checksum) of `data`. */
-export function crc32(data: Uint8Array): number {
-  if (crcTable === undefined) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  const table = crcTable;
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** Bytes of `FB` extra field that put data written after a header ending at `end` on a boundary. */
 function paddingExtra(end: number): number {
