@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { FileError, UsageError } from "../lib/errors.ts";
+import { displayPath, FileError, UsageError } from "../lib/errors.ts";
 import { parseInteger, parsePositiveInt } from "./options.ts";
 
 /** `--classes a,b,c` or `--classes names.txt` (one name per line). */
@@ -74,7 +74,9 @@ function checkCommand() {
         console.log(JSON.stringify(report, null, 1));
       } else {
         for (const p of report.problems) {
-          console.log(`${p.file}: ${p.severity === "warning" ? "warning: " : ""}${p.message}`);
+          console.log(
+            `${displayPath(p.file)}: ${p.severity === "warning" ? "warning: " : ""}${p.message}`,
+          );
         }
         console.log(
           `${report.root}: ${report.format}, ${report.images} images, ${report.objects} objects, ${report.classes.length} classes: ${report.errors} errors, ${report.warnings} warnings`,
@@ -190,7 +192,7 @@ function showCommand() {
         augment: opts.augment ?? false,
         seed: opts.seed,
         onWritten: (file) => progress.print(() => console.log(file)),
-        onError: (err) => progress.print(() => console.error(`error: ${err.file}: ${err.reason}`)),
+        onError: (err) => progress.print(() => console.error(`error: ${err.message}`)),
         onProgress: (done, total) => {
           progress.total = total;
           progress.tick(done - progress.done);

@@ -79,8 +79,8 @@ export async function runModelEval(
       analysis: true,
       onError: (sample, err) => {
         const msg = err instanceof FileError
-          ? `${err.file}: ${err.reason}`
-          : `${sample.imagePath}: ${(err as Error).message}`;
+          ? err.message
+          : new FileError(sample.imagePath, (err as Error).message).message;
         progress.print(() => console.error(`error: ${msg}`));
       },
       onProgress: () => progress.tick(),
