@@ -19,7 +19,7 @@ import {
   writeFileAtomic,
 } from "../lib/io/atomic.ts";
 import { makeRunDir } from "../lib/io/run_dir.ts";
-import { type Detection, type Detector, loadDetector } from "../lib/detector.ts";
+import { type Detection, type Detector, isOnnxModel, loadDetector } from "../lib/detector.ts";
 import { modelWeightsFile } from "../lib/model/load.ts";
 import { xyxyToCoco } from "../lib/data/box_px.ts";
 import type { DrawOptions } from "../lib/data/draw.ts";
@@ -155,7 +155,7 @@ export async function runDetect(inputs: string[], opts: DetectRunOptions): Promi
   if (exact) await makeOutputDir(exact);
 
   // an exported .onnx model never needs tfjs
-  const onnxFile = opts.model.toLowerCase().endsWith(".onnx");
+  const onnxFile = isOnnxModel(opts.model);
   const backend = onnxFile ? null : await initBackend(opts.backend);
   const detector: Detector = await loadDetector(opts.model, {
     arch: opts.arch,

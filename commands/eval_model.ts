@@ -12,7 +12,7 @@
 import { FileError, UsageError } from "../lib/errors.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { readVocImageSet } from "../lib/data/voc.ts";
-import { loadDetector } from "../lib/detector.ts";
+import { isOnnxModel, loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
 import { resolveEngine } from "./options.ts";
 import { evaluateDetector } from "../lib/eval/detect_dataset.ts";
@@ -54,7 +54,7 @@ export async function runModelEval(
   const dataset = await loadDataset(opts.data, { set });
   if (!opts.quiet && set !== undefined) console.error(`image set "${set}"`);
   if (dataset.samples.length === 0) throw new FileError(opts.data, "the dataset has no images");
-  if (!opts.model.toLowerCase().endsWith(".onnx")) await initBackend(opts.backend);
+  if (!isOnnxModel(opts.model)) await initBackend(opts.backend);
   const detector = await loadDetector(opts.model, {
     arch: opts.arch,
     engine: resolveEngine(opts.engine, opts.backend),

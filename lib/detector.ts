@@ -112,6 +112,11 @@ export interface LoadDetectorOptions {
   engine?: EngineChoice;
 }
 
+/** Whether a `--model` value names an exported ONNX file (run by onnxruntime, never tfjs). */
+export function isOnnxModel(spec: string): boolean {
+  return spec.toLowerCase().endsWith(".onnx");
+}
+
 /** The model's network as an onnxruntime engine (exported in memory; nothing is written). */
 async function onnxEngineOf(model: SsdModel): Promise<InferenceEngine> {
   const [{ serializeOnnx }, { loadOnnxEngine }] = await Promise.all([
@@ -135,7 +140,7 @@ async function openEngine(
   opts: LoadDetectorOptions,
 ): Promise<InferenceEngine> {
   const choice = opts.engine ?? "auto";
-  if (typeof model === "string" && model.toLowerCase().endsWith(".onnx")) {
+  if (typeof model === "string" && isOnnxModel(model)) {
     if (choice === "tfjs") {
       throw new UsageError(`${model} is an ONNX model: it runs on the onnx engine, not tfjs`);
     }

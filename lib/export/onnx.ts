@@ -250,11 +250,12 @@ function referencePost(
   });
 }
 
-const maxAbs = (a: ArrayLike<number>) => {
+/** Largest |value| of an array (0 for an empty one). */
+export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
-};
+}
 
 /**
  * Exports `model` to `path` as ONNX and checks it: onnxruntime runs the written file on sample

@@ -12,7 +12,7 @@ import { FileError } from "../errors.ts";
 import type { SsdModel } from "../model/ssd.ts";
 import { exportTfjsGraphModel } from "./tfjs_graph.ts";
 import { loadTfjsGraphModel } from "./tfjs_graph_load.ts";
-import { maxAbsDiff, sampleInput } from "./onnx.ts";
+import { maxAbs, maxAbsDiff, sampleInput } from "./onnx.ts";
 
 /** How the written graph model compared with `model.predict` on the sample images. */
 export interface TfjsCheck {
@@ -36,26 +36,27 @@ async function checkTarget(out: string): Promise<void> {
   if (!parent?.isDirectory) throw new FileError(out, "cannot write: its folder does not exist");
 }
 
-/** Runs the graph model in `dir` and `model.predict` on the same images; the largest |Δ|s. */
+/**
+ * Runs the graph model in `dir` and `model.predict` on the same images: per output the largest
+ * |Δ| and the scale it is judged at, max(1, max |reference|), as the ONNX check does.
+ */
 async function compare(model: SsdModel, dir: string, batch: number) {
   const graphModel = await loadTfjsGraphModel(dir);
   const [h, w] = model.config.imageSize;
   const images = tf.tensor4d(sampleInput(model.config, batch), [batch, h, w, 3]);
+  const ours = model.predict(images);
+  const theirs = graphModel.execute(images, ["loc", "logits"]) as tf.Tensor[];
   try {
-    const ours = model.predict(images);
-    const theirs = graphModel.execute(images, ["loc", "logits"]) as tf.Tensor[];
     const [loc, logits] = [await ours.locPred.data(), await ours.clsLogits.data()];
-    const d = {
-      loc: maxAbsDiff(loc, await theirs[0].data()),
-      logits: maxAbsDiff(logits, await theirs[1].data()),
+    return {
+      d: {
+        loc: maxAbsDiff(loc, await theirs[0].data()),
+        logits: maxAbsDiff(logits, await theirs[1].data()),
+      },
+      scale: { loc: Math.max(1, maxAbs(loc)), logits: Math.max(1, maxAbs(logits)) },
     };
-    let scale = 1;
-    for (const v of loc) scale = Math.max(scale, Math.abs(v));
-    for (const v of logits) scale = Math.max(scale, Math.abs(v));
-    tf.dispose([ours.locPred, ours.clsLogits, ...theirs]);
-    return { d, scale };
   } finally {
-    images.dispose();
+    tf.dispose([images, ours.locPred, ours.clsLogits, ...theirs]);
     graphModel.dispose();
   }
 }
@@ -84,12 +85,13 @@ export async function writeTfjsModel(
       tmp,
     );
     const { d, scale } = await compare(model, tmp, batch);
-    const worst = Math.max(d.loc, d.logits);
-    if (!(worst <= tolerance * scale)) {
+    if (!(d.loc <= tolerance * scale.loc && d.logits <= tolerance * scale.logits)) {
+      const allowed = (k: "loc" | "logits") => (tolerance * scale[k]).toExponential(1);
       throw new FileError(
         out,
-        `the TF.js graph model disagrees with the model: max |Δ| loc ${d.loc.toExponential(1)}, ` +
-          `logits ${d.logits.toExponential(1)} (allowed ${(tolerance * scale).toExponential(1)})`,
+        `the TF.js graph model disagrees with the model: max |Δ| loc ${d.loc.toExponential(1)} ` +
+          `(allowed ${allowed("loc")}), logits ${d.logits.toExponential(1)} ` +
+          `(allowed ${allowed("logits")})`,
       );
     }
     await Deno.remove(out).catch(() => {}); // an empty target folder
