@@ -36,7 +36,7 @@ export function trainCommand() {
     .option(
       "--init <weights>",
       "weights to fine-tune from (a shipped model name or a file); classification heads are " +
-        "re-initialised when the class count differs",
+        "re-initialised when its classes are not the dataset's",
     )
     .option("--arch <name>", "the config a .pth or .safetensors --model/--init follows")
     .option("-d, --data <path>", "training set: VOC root, COCO instances JSON, or YOLO folder")

@@ -12,7 +12,7 @@ import { loadModel, resolveConfig } from "../lib/model/load.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { makeRunDir } from "../lib/io/run_dir.ts";
 import { readCheckpoint } from "../lib/train/checkpoint.ts";
-import { backbonePrefixes, loadInitWeights } from "../lib/train/init.ts";
+import { backbonePrefixes, classesDiffer, loadInitWeights } from "../lib/train/init.ts";
 import { runLength, train, type TrainConfig } from "../lib/train/loop.ts";
 import { formatDuration, TrainProgress } from "./train_progress.ts";
 
@@ -105,6 +105,12 @@ async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; 
   return { data, note: "no validation set (give --val or --val-split)" };
 }
 
+/** `a, b, c` or, past 4 names, the first 3 and how many more. */
+function listClasses(names: readonly string[]): string {
+  const shown = names.length > 4 ? [...names.slice(0, 3), `… (${names.length})`] : names;
+  return shown.join(", ");
+}
+
 /** Builds the model to train: a fresh config for the dataset's classes, or the start weights. */
 async function startModel(
   f: TrainFlags,
@@ -123,10 +129,14 @@ async function startModel(
         `--init ${init} is a ${source.config.arch} network, --model ${f.model} a ${cfg.arch}`,
       );
     }
-    const r = loadInitWeights(model, source.stateDict());
+    const from = source.config.classes;
+    const newHeads = classesDiffer(from, data.classes);
+    const r = loadInitWeights(model, source.stateDict(), { newHeads });
     source.dispose();
     const heads = r.reinitialized.length > 0
-      ? `; ${r.reinitialized.length} classification-head tensors re-initialised for ${data.classes.length} classes`
+      ? `; ${r.reinitialized.length} classification-head tensors re-initialised: classes ${
+        listClasses(from)
+      } → ${listClasses(data.classes)}`
       : "";
     return { model, note: `${cfg.name}: starting from ${init} (${r.loaded} tensors${heads})` };
   } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * Where a training run starts: fresh weights, or weights to fine-tune from (`--init`) whose
- * classification heads are re-initialised when the class count differs, and which parameters
- * `--freeze` keeps fixed.
+ * classification heads are re-initialised when their classes are not the dataset's (another
+ * count, or other names: a face detector's "face" logit is no "raccoon" logit), and which
+ * parameters `--freeze` keeps fixed.
  *
  * @module
  */
@@ -31,26 +32,48 @@ export function backbonePrefixes(cfg: ModelConfig): string[] {
 /** What {@link loadInitWeights} did. */
 export interface InitReport {
   loaded: number;
-  /** Classification-head tensors left at their fresh initialisation (class count differs). */
+  /** Classification-head tensors left at their fresh initialisation. */
   reinitialized: string[];
+}
+
+/** Options of {@link loadInitWeights}. */
+export interface InitOptions {
+  /**
+   * Re-initialise every classification-head tensor, also where the shapes agree: the start
+   * weights were trained for other classes. Default false (only shapes that differ).
+   */
+  newHeads?: boolean;
+}
+
+/**
+ * Whether fine-tuning from weights trained for `from` onto a dataset of `to` needs new
+ * classification heads: the class lists differ in length, names or order.
+ */
+export function classesDiffer(from: readonly string[], to: readonly string[]): boolean {
+  return from.length !== to.length || from.some((name, i) => name !== to[i]);
 }
 
 /**
  * Copies `sd` (a PyTorch-layout state dict of the same architecture) into `model`, except the
- * classification-head tensors whose shapes differ (another class count): those keep the
- * model's fresh initialisation.
+ * classification-head tensors whose shapes differ (another class count), or all of them with
+ * `newHeads`: those keep the model's fresh initialisation.
  *
  * @throws {RangeError} when any other tensor is missing or has another shape (not the same
  *   architecture).
  */
-export function loadInitWeights(model: SsdModel, sd: StateDict): InitReport {
+export function loadInitWeights(
+  model: SsdModel,
+  sd: StateDict,
+  options: InitOptions = {},
+): InitReport {
   const ours = model.stateDict();
   const reinitialized: string[] = [];
   const kept: StateDict = new Map();
   for (const [name, t] of sd) {
     const mine = ours.get(name);
     const isHead = CLASS_HEADS.some((p) => name.startsWith(p));
-    if (isHead && mine && mine.shape.join() !== t.shape.join()) reinitialized.push(name);
+    const reshaped = mine !== undefined && mine.shape.join() !== t.shape.join();
+    if (isHead && mine && (options.newHeads || reshaped)) reinitialized.push(name);
     else kept.set(name, t);
   }
   const missing = [...ours.keys()].filter((k) =>
