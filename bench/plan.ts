@@ -97,6 +97,31 @@ function forwardRows(env: Environment): Row[] {
   return rows;
 }
 
+/**
+ * One 3×3 conv layer of `tiny`'s shapes at batch 16, forward and forward + both gradients, on one
+ * thread a side: what the backend's conv kernel costs against PyTorch's, under every conv-heavy
+ * training step's ratio.
+ */
+function convRows(env: Environment): Row[] {
+  const shapes = [
+    { size: 40, inC: 32, outC: 32, stride: 1 },
+    { size: 10, inC: 128, outC: 128, stride: 1 },
+  ];
+  return shapes.flatMap((shape) =>
+    [false, true].map((backward): Row => {
+      const spec = { task: "conv" as const, batch: 16, ...shape, backward, threads: 1 };
+      const { size, inC, outC } = shape;
+      return {
+        section: "conv kernel (one 3×3 layer, batch 16)",
+        name: `${size}×${size}×${inC} → ${outC}, ${backward ? "forward + dx + dW" : "forward"}`,
+        engine: "tfjs wasm ×1 vs PyTorch ×1",
+        ours: { worker: "wasm1", spec },
+        torch: torchSide(env, spec),
+      };
+    })
+  );
+}
+
 /** Every row, in report order. */
 export function planRows(env: Environment): Row[] {
   const { nms, match, coco } = env.inputs;
@@ -119,6 +144,7 @@ export function planRows(env: Environment): Row[] {
         };
       })
     ),
+    ...convRows(env),
     {
       section: "post-processing",
       name: `NMS of ${nms.priors} priors × ${nms.classes} classes (ssd300 settings)`,

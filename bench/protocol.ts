@@ -19,6 +19,7 @@ export interface TaskSpec {
   task:
     | "forward"
     | "train_step"
+    | "conv"
     | "nms"
     | "match"
     | "loss_grads"

@@ -33,6 +33,8 @@ def setup(spec):
         from torch_forward import setup_forward as make
     elif task == "train_step":
         from torch_train_step import setup_train_step as make
+    elif task == "conv":
+        from torch_conv import setup_conv as make
     elif task == "nms":
         from torch_nms import setup_nms as make
     elif task in ("match", "loss_grads"):

@@ -25,6 +25,8 @@ async function setup(spec: TaskSpec): Promise<Task> {
         : (await import("./forward_task.ts")).setupForward(spec);
     case "train_step":
       return (await import("./train_step_task.ts")).setupTrainStep(spec);
+    case "conv":
+      return (await import("./conv_task.ts")).setupConv(spec);
     case "nms":
       return (await import("./nms_task.ts")).setupNms(spec);
     case "match":
