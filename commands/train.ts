@@ -38,6 +38,11 @@ export function trainCommand() {
       "weights to fine-tune from (a shipped model name or a file); classification heads are " +
         "re-initialised when its classes are not the dataset's",
     )
+    .option(
+      "--keep-heads",
+      "start from --init's classification heads even for other class names (when the count " +
+        "matches)",
+    )
     .option("--arch <name>", "the config a .pth or .safetensors --model/--init follows")
     .option("-d, --data <path>", "training set: VOC root, COCO instances JSON, or YOLO folder")
     .option("--set <name>", "image set of --data (default: trainval or train when present)")

@@ -35,6 +35,7 @@ export interface TrainFlags {
   momentum: number;
   weightDecay: number;
   freeze?: boolean;
+  keepHeads?: boolean;
   augment: boolean;
   valEvery: number;
   backend: "auto" | "wasm" | "webgpu" | "cpu";
@@ -130,7 +131,7 @@ async function startModel(
       );
     }
     const from = source.config.classes;
-    const newHeads = classesDiffer(from, data.classes);
+    const newHeads = !f.keepHeads && classesDiffer(from, data.classes);
     const r = loadInitWeights(model, source.stateDict(), { newHeads });
     source.dispose();
     const heads = r.reinitialized.length > 0
@@ -187,6 +188,10 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     if (f.data === undefined) throw new UsageError("--data is required (or --resume)");
     if (f.val !== undefined && f.valSplit !== undefined) {
       throw new UsageError("--val and --val-split do not go together");
+    }
+    const startsFromWeights = f.init !== undefined || /\.(safetensors|pth|pt)$/i.test(f.model);
+    if (f.keepHeads && !startsFromWeights) {
+      throw new UsageError("--keep-heads needs weights to start from (--init)");
     }
     runDir = "";
   }

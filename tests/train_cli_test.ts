@@ -66,6 +66,9 @@ Deno.test("ssd train usage errors exit 2 with one line", async () => {
   const both = await ssd(...base, "--val", SYNTH, "--val-split", "0.2");
   assert.equal(both.code, 2);
   oneLineError(both.stderr, /--val and --val-split do not go together/);
+  const keep = await ssd(...base, "--keep-heads");
+  assert.equal(keep.code, 2);
+  oneLineError(keep.stderr, /--keep-heads needs weights to start from/);
   const bad = await ssd(...base, "--lr", "-1");
   assert.equal(bad.code, 2);
   const unknown = await ssd("train", "--model", "yolo9000", "--data", SYNTH, "--project", RUNS);
