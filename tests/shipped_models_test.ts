@@ -1,7 +1,7 @@
 // The models trained here and shipped in weights/ (see weights/README.md for their figures on
 // held-out data): they load by name and find what they were trained to find — shapes-tiny on a
-// synthetic set it never saw, raccoon on the five fixture photos (from its training set: the
-// shipped raccoon was trained on all 160 photos, its recipe measured on a held-out split).
+// synthetic set it never saw, raccoon on the five fixture photos (three from its 128 training
+// photos, raccoon-151 and raccoon-159 from the 32 it never saw).
 import assert from "node:assert/strict";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { writeSynthDataset } from "../lib/data/synth.ts";
