@@ -112,6 +112,11 @@ function listClasses(names: readonly string[]): string {
   return shown.join(", ");
 }
 
+/** The weights a new run starts from: `--init`, else a weights file given as `--model`. */
+function startWeights(f: TrainFlags): string | undefined {
+  return f.init ?? (/\.(safetensors|pth|pt)$/i.test(f.model!) ? f.model : undefined);
+}
+
 /** Builds the model to train: a fresh config for the dataset's classes, or the start weights. */
 async function startModel(
   f: TrainFlags,
@@ -119,8 +124,7 @@ async function startModel(
 ): Promise<{ model: SsdModel; note: string }> {
   const cfg = await resolveConfig(f.model!, { arch: f.arch });
   const model = buildModel({ ...cfg, classes: [...data.classes] }, { seed: f.seed });
-  const isFile = /\.(safetensors|pth|pt)$/i.test(f.model!);
-  const init = f.init ?? (isFile ? f.model : undefined);
+  const init = startWeights(f);
   if (init === undefined) return { model, note: `${cfg.name}: fresh weights (seed ${f.seed})` };
   try {
     const source = await loadModel(init, { arch: f.arch });
@@ -189,8 +193,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     if (f.val !== undefined && f.valSplit !== undefined) {
       throw new UsageError("--val and --val-split do not go together");
     }
-    const startsFromWeights = f.init !== undefined || /\.(safetensors|pth|pt)$/i.test(f.model);
-    if (f.keepHeads && !startsFromWeights) {
+    if (f.keepHeads && startWeights(f) === undefined) {
       throw new UsageError("--keep-heads needs weights to start from (--init)");
     }
     runDir = "";
