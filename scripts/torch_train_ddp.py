@@ -7,6 +7,13 @@ write a .pth with the same state-dict names that `ssd detect --model result.pth`
     (/usr/bin/python3 -m torch.distributed.run … where torchrun is not on PATH; without torchrun
     the script trains in one process.)
 
+The PyTorch side of `ssd train`'s recipe, e.g. the raccoon fine-tune of weights/README.md:
+    ssd export --model face-slim-320 --format torch --out face-slim-320.pth
+    python3 scripts/torch_train_ddp.py --init face-slim-320.pth --data RACCOON --set train \
+        --out ref.pth --epochs 100 --batch 16 --lr 0.01 --warmup 8 --schedule cosine \
+        --augment ssd --new-heads --classes raccoon --workers 1 --seed 1
+    ssd eval --model ref.pth --data RACCOON --set val --metric all
+
 Backend: nccl when CUDA is available (one GPU per local rank), gloo on CPU. Each rank reads its
 own shard of every epoch (DistributedSampler); --batch is per rank.
 
@@ -25,8 +32,14 @@ Training is torchvision's detection recipe reduced to its core, as fixtures/trai
 against lib/train: SSDMatcher(0.5) on IoU with our priors (normalized xyxy), SSD.compute_loss
 (BoxCoder weights 10, 10, 5, 5; smooth L1 + cross-entropy with 3:1 hard negatives, both over
 the positives), SGD with momentum 0.9 and weight decay 5e-4 on every parameter, optional linear
-warm-up. Images: decoded with OpenCV, RGB, cv2.resize INTER_LINEAR to the input size (our
-`cv2` resize), (px − mean)/std, horizontal flip with p = 0.5. No photometric/crop augmentation.
+warm-up, then constant or (--schedule cosine) cosine to zero over the steps, as lib/train/schedule.ts.
+Images: decoded with OpenCV, RGB, cv2.resize INTER_LINEAR to the input size (our `cv2` resize),
+(px − mean)/std. --augment flip (default): horizontal flip with p = 0.5 only. --augment ssd:
+torchvision's detection reference `ssd` preset before the resize, written out here in numpy
+(references/detection/transforms.py: RandomPhotometricDistort, RandomZoomOut filled with the
+config's mean, RandomIoUCrop, RandomHorizontalFlip), an independent implementation of what
+lib/data/augment.ts does. --new-heads starts the classification heads afresh (PyTorch's own
+reset_parameters), as `ssd train --init` does when the classes change.
 
 Dataset: a VOC root (Annotations/*.xml, JPEGImages/); the image list is
 ImageSets/Main/<set>.txt, else <root>/<set>.txt, else every annotation (--set, default: trainval,
@@ -86,6 +99,11 @@ def parse_args():
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--weight-decay", type=float, default=5e-4)
     ap.add_argument("--warmup", type=int, default=0, help="linear warm-up steps")
+    ap.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                    help="after the warm-up: constant, or cosine to zero at the last step")
+    ap.add_argument("--augment", choices=["flip", "ssd"], default="flip",
+                    help="flip: horizontal flip only; ssd: torchvision's ssd preset")
+    ap.add_argument("--new-heads", action="store_true", help="re-initialise the classification heads")
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers per rank")
     ap.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm (nccl only)")
     ap.add_argument("--seed", type=int, default=0)
@@ -214,8 +232,9 @@ def choose_classes(args, config, samples, log):
 class VocDetection(Dataset):
     """Images resized and normalized as our detector does; normalized xyxy boxes; labels 1…C−1."""
 
-    def __init__(self, samples, classes, config, flip):
+    def __init__(self, samples, classes, config, flip, ssd_augment=False):
         self.samples = samples
+        self.ssd_augment = ssd_augment
         self.index = {c: k + 1 for k, c in enumerate(classes)}
         self.h, self.w = config["imageSize"]
         pre = config["preprocess"]
@@ -232,16 +251,105 @@ class VocDetection(Dataset):
         if bgr is None:
             raise RuntimeError(f"{s['image']}: cannot decode")
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        boxes = np.array([b for _, b in s["objects"]], np.float32).reshape(-1, 4)
+        labels = np.array([self.index[n] for n, _ in s["objects"]], np.int64)
+        if self.ssd_augment:
+            rgb, boxes, labels = ssd_preset(rgb, boxes, labels, self.mean)
         ih, iw = rgb.shape[:2]
         x = (cv2.resize(rgb, (self.w, self.h), interpolation=cv2.INTER_LINEAR).astype(np.float32) - self.mean) / self.std
-        boxes = np.array([b for _, b in s["objects"]], np.float32).reshape(-1, 4) / np.float32([iw, ih, iw, ih])
-        boxes = boxes.clip(0, 1)
-        labels = np.array([self.index[n] for n, _ in s["objects"]], np.int64)
+        boxes = (boxes / np.float32([iw, ih, iw, ih])).clip(0, 1)
         if self.flip and random.random() < 0.5:
             x = x[:, ::-1]
             boxes = np.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0], boxes[:, 3]], 1)
         image = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)  # HWC → CHW
         return image, torch.from_numpy(boxes), torch.from_numpy(labels)
+
+
+# ------------------------------------------------------------- torchvision's `ssd` preset
+
+def photometric_distort(rgb, p=0.5):
+    """RandomPhotometricDistort: brightness, contrast (before or after), saturation, hue and a
+    channel permutation, each with probability p, through torchvision's tensor functions."""
+    import torchvision.transforms.functional as TF
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)  # uint8 CHW
+    r = torch.rand(7)
+    if r[0] < p:
+        x = TF.adjust_brightness(x, float(torch.empty(1).uniform_(0.875, 1.125)))
+    contrast_before = r[1] < 0.5
+    if contrast_before and r[2] < p:
+        x = TF.adjust_contrast(x, float(torch.empty(1).uniform_(0.5, 1.5)))
+    if r[3] < p:
+        x = TF.adjust_saturation(x, float(torch.empty(1).uniform_(0.5, 1.5)))
+    if r[4] < p:
+        x = TF.adjust_hue(x, float(torch.empty(1).uniform_(-0.05, 0.05)))
+    if not contrast_before and r[5] < p:
+        x = TF.adjust_contrast(x, float(torch.empty(1).uniform_(0.5, 1.5)))
+    if r[6] < p:
+        x = x[torch.randperm(3)]
+    return x.permute(1, 2, 0).numpy()
+
+
+def zoom_out(rgb, boxes, fill, side=(1.0, 4.0), p=0.5):
+    """RandomZoomOut: the image at a random place on a canvas up to `side` times larger."""
+    if torch.rand(1) >= p:
+        return rgb, boxes
+    h, w = rgb.shape[:2]
+    r = side[0] + torch.rand(1).item() * (side[1] - side[0])
+    cw, ch = int(w * r), int(h * r)
+    r = torch.rand(2)
+    left, top = int((cw - w) * r[0]), int((ch - h) * r[1])
+    canvas = np.empty((ch, cw, 3), np.uint8)
+    canvas[:] = np.round(fill).astype(np.uint8)
+    canvas[top:top + h, left:left + w] = rgb
+    return canvas, boxes + np.float32([left, top, left, top])
+
+
+def iou_crop(rgb, boxes, labels, min_scale=0.3, max_scale=1.0, aspect=(0.5, 2.0),
+             options=(0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0), trials=40):
+    """RandomIoUCrop: a patch whose IoU with some kept box reaches a drawn minimum; boxes whose
+    centres fall inside are kept and clipped (option 1.0 leaves the image whole)."""
+    from torchvision.ops import box_iou
+    h, w = rgb.shape[:2]
+    tb = torch.from_numpy(boxes)
+    while True:
+        min_iou = options[int(torch.randint(len(options), (1,)))]
+        if min_iou >= 1.0:
+            return rgb, boxes, labels
+        for _ in range(trials):
+            r = min_scale + (max_scale - min_scale) * torch.rand(2)
+            nw, nh = int(w * r[0]), int(h * r[1])
+            if nh == 0 or not aspect[0] <= nw / nh <= aspect[1]:
+                continue
+            r = torch.rand(2)
+            left, top = int((w - nw) * r[0]), int((h - nh) * r[1])
+            right, bottom = left + nw, top + nh
+            if left == right or top == bottom:
+                continue
+            cx, cy = 0.5 * (tb[:, 0] + tb[:, 2]), 0.5 * (tb[:, 1] + tb[:, 3])
+            inside = (left < cx) & (cx < right) & (top < cy) & (cy < bottom)
+            if not inside.any():
+                continue
+            kept = tb[inside]
+            iou = box_iou(kept, torch.tensor([[left, top, right, bottom]], dtype=kept.dtype))
+            if iou.max() < min_iou:
+                continue
+            kept = kept - torch.tensor([left, top, left, top], dtype=kept.dtype)
+            kept[:, 0::2].clamp_(0, nw)
+            kept[:, 1::2].clamp_(0, nh)
+            return rgb[top:bottom, left:right], kept.numpy(), labels[inside.numpy()]
+
+
+def ssd_preset(rgb, boxes, labels, mean):
+    rgb = photometric_distort(rgb)
+    rgb, boxes = zoom_out(rgb, boxes, mean)
+    if len(boxes):
+        rgb, boxes, labels = iou_crop(rgb, boxes, labels)
+    if torch.rand(1) < 0.5:
+        rgb = rgb[:, ::-1]
+        w = rgb.shape[1]
+        boxes = np.stack([w - boxes[:, 2], boxes[:, 1], w - boxes[:, 0], boxes[:, 3]], 1)
+    return np.ascontiguousarray(rgb), boxes.astype(np.float32), labels
+
 
 
 def collate(batch):
@@ -320,6 +428,14 @@ def main():
         inner.load_state_dict(torch.load(args.init, map_location="cpu"), strict=True)
     except RuntimeError as err:
         raise SystemExit(f"error: {args.init}: does not fit {config['name']}: {err}")
+    if args.new_heads:
+        heads = [m for name, m in inner.named_modules()
+                 if re.search(r"classification_head", name) and hasattr(m, "reset_parameters")]
+        if not heads:
+            raise SystemExit(f"error: --new-heads: no classification head found in {config['arch']}")
+        for m in heads:
+            m.reset_parameters()
+        log(f"re-initialised {len(heads)} classification-head layers")
     model = Detector(inner, kind).to(device)
     if args.sync_bn and distributed and cuda:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -331,15 +447,20 @@ def main():
     if not samples:
         raise SystemExit(f"error: {source}: no images")
     classes = choose_classes(args, config, samples, log)
-    data = VocDetection(samples, classes, config, flip=True)
+    data = VocDetection(samples, classes, config, flip=args.augment == "flip",
+                        ssd_augment=args.augment == "ssd")
     sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=args.seed) if distributed else None
     loader = DataLoader(data, batch_size=args.batch, shuffle=sampler is None, sampler=sampler,
                         num_workers=args.workers, collate_fn=collate, drop_last=len(data) >= args.batch * world)
     steps = args.steps or args.epochs * max(1, len(loader))
     loss_fn = make_loss(anchors_xyxy)
     opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    warm = lambda s: min(1.0, (s + 1) / args.warmup) if args.warmup > 0 else 1.0  # noqa: E731
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warm)
+    def factor(s):  # lib/train/schedule.ts: warm-up from 0.001, then constant or cosine
+        warm = 0.001 * (1 - s / args.warmup) + s / args.warmup if s < args.warmup else 1.0
+        cos = 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, steps)))) if args.schedule == "cosine" else 1.0
+        return warm * cos
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     log(f"training {config['name']} ({kind}) on {len(data)} images of {source}, {world} rank(s) × batch "
         f"{args.batch}, {steps} steps, {'nccl' if cuda else 'gloo' if distributed else 'single process'}, "
         f"classes {', '.join(classes)}")
