@@ -1,7 +1,7 @@
 // The models trained here and shipped in weights/ (see weights/README.md for their figures on
 // held-out data): they load by name and find what they were trained to find — shapes-tiny on a
-// synthetic set it never saw, raccoon on the five fixture photos (three from its 128 training
-// photos, raccoon-151 and raccoon-159 from the 32 it never saw).
+// synthetic set it never saw, raccoon on the five fixture photos (all among the 160 it was
+// trained on: no other raccoon photo is here; its held-out figures are the split run's).
 import assert from "node:assert/strict";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { writeSynthDataset } from "../lib/data/synth.ts";
