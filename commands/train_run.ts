@@ -156,6 +156,11 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
   let f = flags;
   let runDir: string;
   let resume;
+  if (given("epochs") && given("iterations")) {
+    throw new UsageError(
+      "--epochs and --iterations do not go together (--iterations counts steps)",
+    );
+  }
   if (flags.resume !== undefined) {
     runDir = flags.resume.replace(/\/+$/, "");
     const typed = Object.keys(flags).filter((k) => given(k) && !RESUMABLE.has(k));

@@ -66,6 +66,9 @@ Deno.test("ssd train usage errors exit 2 with one line", async () => {
   const both = await ssd(...base, "--val", SYNTH, "--val-split", "0.2");
   assert.equal(both.code, 2);
   oneLineError(both.stderr, /--val and --val-split do not go together/);
+  const length = await ssd(...base, "--epochs", "2", "--iterations", "5");
+  assert.equal(length.code, 2);
+  oneLineError(length.stderr, /--epochs and --iterations do not go together/);
   const keep = await ssd(...base, "--keep-heads");
   assert.equal(keep.code, 2);
   oneLineError(keep.stderr, /--keep-heads needs weights to start from/);
