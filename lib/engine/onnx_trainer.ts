@@ -1,0 +1,266 @@
+/**
+ * The SSD training step with the network in onnxruntime: the forward and backward graphs of
+ * {@link buildTrainGraphs} run as two inference sessions, the MultiBox loss and its gradient
+ * with respect to the head outputs come from the same tfjs code as {@link trainStep}'s
+ * (matching, hard negative mining), and the SGD update (momentum, weight decay as
+ * `torch.optim.SGD`) and BatchNorm's running statistics are updated on the parameters' arrays.
+ *
+ * The parameters live here, as Float32Arrays in PyTorch layout (a state dict); `stateDict()`
+ * gives them back for a checkpoint or to load into a tfjs model.
+ *
+ * @module
+ */
+import type * as Ort from "onnxruntime-node";
+import * as tf from "@tensorflow/tfjs-core";
+import { type ModelConfig, numClasses } from "../config.ts";
+import type { StateDict, TensorData } from "../io/state_dict.ts";
+import { multiboxLoss } from "../loss.ts";
+import { matchTargets } from "../match.ts";
+import type { NetworkGraph } from "../model/graph_ir.ts";
+import type { StepBatch, StepResult } from "../train/step.ts";
+import { registerTrainingGradients } from "./gradients.ts";
+import { buildTrainGraphs, type TrainGraphs } from "./onnx_train_graph.ts";
+
+/** Options of {@link OnnxTrainer.create}. */
+export interface OnnxTrainerOptions {
+  /** onnxruntime intra-op threads (default: onnxruntime's, one per core). */
+  threads?: number;
+  /** SGD momentum. Default 0.9. */
+  momentum?: number;
+  /** L2 weight decay added to each gradient. Default 5e-4. */
+  weightDecay?: number;
+  /** Parameters to update (default: every trainable one). */
+  trainable?: Set<string>;
+}
+
+/** Gradients of one batch, before any update. */
+export interface OnnxGradients {
+  loss: number;
+  locLoss: number;
+  clsLoss: number;
+  numPositives: number;
+  /** Per trainable parameter, PyTorch layout. */
+  grads: Map<string, Float32Array>;
+}
+
+/** A model's parameters and optimizer state, trained with onnxruntime. */
+export class OnnxTrainer {
+  readonly config: ModelConfig;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly #graphs: TrainGraphs;
+  readonly #forward: Ort.InferenceSession;
+  readonly #backward: Ort.InferenceSession;
+  readonly #ort: typeof Ort;
+  readonly #values: StateDict;
+  readonly #buffers = new Map<string, Float32Array>();
+  readonly #bnMomentum: Map<string, number>;
+
+  private constructor(
+    ort: typeof Ort,
+    config: ModelConfig,
+    graph: NetworkGraph,
+    graphs: TrainGraphs,
+    sessions: [Ort.InferenceSession, Ort.InferenceSession],
+    values: StateDict,
+    opts: OnnxTrainerOptions,
+  ) {
+    this.#ort = ort;
+    this.config = config;
+    this.#graphs = graphs;
+    [this.#forward, this.#backward] = sessions;
+    this.#values = values;
+    this.momentum = opts.momentum ?? 0.9;
+    this.weightDecay = opts.weightDecay ?? 5e-4;
+    this.#bnMomentum = new Map(
+      graph.nodes.flatMap((n) => n.op === "batchNorm" ? [[n.prefix, n.momentum]] : []),
+    );
+  }
+
+  /**
+   * Builds the graphs of `graph` and loads them into onnxruntime, starting from the tensors of
+   * `stateDict` (copied).
+   *
+   * @throws {RangeError} when the graph has an op the ONNX lowering does not support.
+   */
+  static async create(
+    graph: NetworkGraph,
+    config: ModelConfig,
+    stateDict: StateDict,
+    opts: OnnxTrainerOptions = {},
+  ): Promise<OnnxTrainer> {
+    const graphs = buildTrainGraphs(graph, opts.trainable);
+    await registerTrainingGradients(); // the loss's gradient runs in tfjs
+    const ort: typeof Ort = await import("onnxruntime-node");
+    const options = opts.threads ? { intraOpNumThreads: opts.threads } : {};
+    const sessions = await Promise.all(
+      [graphs.forward, graphs.backward].map((bytes) => ort.InferenceSession.create(bytes, options)),
+    ) as [Ort.InferenceSession, Ort.InferenceSession];
+    const values: StateDict = new Map();
+    for (const [name, t] of stateDict) {
+      values.set(name, { ...t, shape: [...t.shape], data: t.data.slice() } as TensorData);
+    }
+    for (const { name } of graphs.params) {
+      const t = values.get(name);
+      if (t === undefined || t.dtype !== "float32") {
+        await Promise.all(sessions.map((s) => s.release()));
+        throw new RangeError(
+          `Cannot train in onnxruntime: the state dict has no float32 "${name}"`,
+        );
+      }
+    }
+    return new OnnxTrainer(ort, config, graph, graphs, sessions, values, opts);
+  }
+
+  /** The parameters and running statistics as they are now (copies). */
+  stateDict(): StateDict {
+    const out: StateDict = new Map();
+    for (const [name, t] of this.#values) {
+      out.set(name, { ...t, shape: [...t.shape], data: t.data.slice() } as TensorData);
+    }
+    return out;
+  }
+
+  /** The momentum buffers by parameter name (copies). */
+  optimizerState(): Map<string, Float32Array> {
+    return new Map([...this.#buffers].map(([k, v]) => [k, v.slice()]));
+  }
+
+  #tensor(name: string): Ort.Tensor {
+    const t = this.#values.get(name)!;
+    return new this.#ort.Tensor("float32", t.data as Float32Array, t.shape);
+  }
+
+  /**
+   * Forward, loss and backward on `batch` in training mode. BatchNorm's running statistics
+   * move (as a PyTorch forward in training mode moves them); the weights do not.
+   */
+  async gradients(batch: StepBatch, priors: tf.Tensor2D, negPosRatio = 3): Promise<OnnxGradients> {
+    const cfg = this.config;
+    const [h, w] = cfg.imageSize;
+    const b = batch.boxes.length;
+    if (batch.images.length !== b * h * w * 3 || batch.labels.length !== b) {
+      throw new TypeError(
+        `Cannot train ${cfg.name}: expected ${b} images of ${h}×${w}×3 and ${b} label lists, ` +
+          `got ${batch.images.length} values and ${batch.labels.length} label lists`,
+      );
+    }
+    const feeds: Record<string, Ort.Tensor> = {
+      images: new this.#ort.Tensor("float32", batch.images, [b, h, w, 3]),
+    };
+    for (const name of this.#forward.inputNames) {
+      if (name !== "images") feeds[name] = this.#tensor(name);
+    }
+    const out = await this.#forward.run(feeds);
+    this.#updateRunningStats(out, b);
+
+    const targets = matchTargets(
+      priors,
+      batch.boxes.map((boxes, i) => ({ boxes, labels: batch.labels[i] })),
+      { variances: cfg.variances, numClasses: numClasses(cfg) },
+    );
+    const c = numClasses(cfg);
+    const p = priors.shape[0];
+    const loc = tf.tensor3d(out.loc.data as Float32Array, [b, p, 4]);
+    const logits = tf.tensor3d(out.logits.data as Float32Array, [b, p, c]);
+    let parts: tf.Scalar[] = [];
+    let value: tf.Scalar | undefined;
+    let dOut: tf.Tensor[] = [];
+    let numbers: number[];
+    try {
+      ({ value, grads: dOut } = tf.valueAndGrads((l: tf.Tensor, g: tf.Tensor) => {
+        const terms = multiboxLoss(
+          { locPred: l as tf.Tensor3D, clsLogits: g as tf.Tensor3D },
+          targets,
+          { negPosRatio },
+        );
+        parts = [tf.keep(terms.locLoss), tf.keep(terms.clsLoss)];
+        return terms.loss;
+      })([loc, logits]));
+      numbers = await Promise.all([value, ...parts].map(async (t) => (await t.data())[0]));
+      const bfeeds: Record<string, Ort.Tensor> = {
+        d_loc: new this.#ort.Tensor("float32", dOut[0].dataSync() as Float32Array, [b, p, 4]),
+        d_logits: new this.#ort.Tensor("float32", dOut[1].dataSync() as Float32Array, [b, p, c]),
+      };
+      for (const name of this.#backward.inputNames) {
+        if (name in bfeeds) continue;
+        bfeeds[name] = name in out ? out[name] : this.#tensor(name);
+      }
+      const res = await this.#backward.run(bfeeds);
+      const grads = new Map<string, Float32Array>();
+      for (const name of this.#backward.outputNames) {
+        grads.set(name.slice("grad.".length), res[name].data as Float32Array);
+      }
+      const [loss, locLoss, clsLoss] = numbers;
+      return { loss, locLoss, clsLoss, numPositives: targets.numPositives, grads };
+    } finally {
+      tf.dispose([loc, logits, targets.locTargets, targets.clsTargets, ...parts, ...dOut]);
+      value?.dispose();
+    }
+  }
+
+  /** PyTorch's update: running ← (1 − m)·running + m·batch (the variance unbiased); count + 1. */
+  #updateRunningStats(out: Ort.InferenceSession.OnnxValueMapType, batch: number) {
+    for (const { prefix, mean, variance, perImage } of this.#graphs.batchNorms) {
+      const m = this.#bnMomentum.get(prefix)!;
+      const n = batch * perImage;
+      const unbias = n > 1 ? n / (n - 1) : 1;
+      const rm = this.#values.get(`${prefix}.running_mean`)?.data as Float32Array | undefined;
+      const rv = this.#values.get(`${prefix}.running_var`)?.data as Float32Array | undefined;
+      const bm = out[mean].data as Float32Array;
+      const bv = out[variance].data as Float32Array;
+      if (rm === undefined || rv === undefined) continue;
+      for (let i = 0; i < rm.length; i++) {
+        rm[i] = (1 - m) * rm[i] + m * bm[i];
+        rv[i] = (1 - m) * rv[i] + m * bv[i] * unbias;
+      }
+      const counter = this.#values.get(`${prefix}.num_batches_tracked`);
+      if (counter !== undefined) {
+        const d = counter.data as BigInt64Array | Float32Array | Int32Array;
+        if (d instanceof BigInt64Array) d[0] += 1n;
+        else d[0] += 1;
+      }
+    }
+  }
+
+  /**
+   * One SGD step on `batch` at learning rate `lr`. A non-finite loss or gradient leaves the
+   * weights as they were (`finite: false`).
+   */
+  async step(
+    batch: StepBatch,
+    ctx: { priors: tf.Tensor2D; lr: number; negPosRatio?: number },
+  ): Promise<StepResult> {
+    const r = await this.gradients(batch, ctx.priors, ctx.negPosRatio);
+    let sq = 0;
+    for (const g of r.grads.values()) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+    const gradNorm = Math.sqrt(sq);
+    const finite = Number.isFinite(r.loss) && Number.isFinite(gradNorm);
+    if (finite) this.#sgd(r.grads, ctx.lr);
+    const { loss, locLoss, clsLoss, numPositives } = r;
+    return { loss, locLoss, clsLoss, numPositives, gradNorm, finite };
+  }
+
+  #sgd(grads: Map<string, Float32Array>, lr: number) {
+    const { momentum: mu, weightDecay: wd } = this;
+    for (const [name, g] of grads) {
+      const p = this.#values.get(name)!.data as Float32Array;
+      let buf = this.#buffers.get(name);
+      const first = buf === undefined;
+      if (buf === undefined) {
+        buf = new Float32Array(p.length);
+        if (mu > 0) this.#buffers.set(name, buf);
+      }
+      for (let i = 0; i < p.length; i++) {
+        const d = Math.fround(g[i] + Math.fround(wd * p[i]));
+        buf[i] = first || mu === 0 ? d : Math.fround(Math.fround(mu * buf[i]) + d);
+        p[i] = Math.fround(p[i] - Math.fround(lr * buf[i]));
+      }
+    }
+  }
+
+  /** Releases both onnxruntime sessions. */
+  async dispose(): Promise<void> {
+    await Promise.all([this.#forward.release(), this.#backward.release()]);
+  }
+}

@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { getConfig } from "../lib/config.ts";
+import { OnnxTrainer } from "../lib/engine/onnx_trainer.ts";
+import { buildTrainGraphs } from "../lib/engine/onnx_train_graph.ts";
+import { readSafetensors } from "../lib/io/safetensors.ts";
+import type { StateDict } from "../lib/io/state_dict.ts";
+import { describeNetwork } from "../lib/model/network.ts";
+import { priorsTensor } from "../lib/priors.ts";
+import type { StepBatch } from "../lib/train/step.ts";
+import { maxDiff, useBackend } from "./model_helpers.ts";
+
+// The onnxruntime training step (lib/engine/onnx_trainer.ts) against PyTorch, with the fixtures
+// of tests/train_parity_test.ts (fixtures/train/make_train_fixtures.py: the same initial
+// weights, batches and priors, torchvision's matcher and loss, torch.optim.SGD with momentum 0.9
+// and weight decay 5e-4, BatchNorm in training mode) and its tolerances: step 1's loss ≤ 1e-4
+// relative, every state-dict tensor after step 1 ≤ 1e-4 of max(1, |torch|), the counters exact,
+// and a 20-step loss curve ≤ 1e-3 relative. The loss itself runs in tfjs (cpu backend here).
+const GEN = new URL("../fixtures/train/generated/", import.meta.url);
+const genPath = (file: string) => decodeURIComponent(new URL(file, GEN).pathname);
+const MISSING = await Deno.stat(new URL("manifest.json", GEN)).then(() => false, () => true);
+if (MISSING) {
+  console.warn(
+    "skipping the onnxruntime training parity tests: fixtures/train/generated/ is missing; make " +
+      "it with /usr/bin/python3 fixtures/train/make_train_fixtures.py (needs python3-torchvision)",
+  );
+}
+
+interface StepRecord {
+  loss: number;
+  locLoss: number;
+  clsLoss: number;
+  numPositives: number;
+}
+
+interface Expected {
+  batchSize: number;
+  numBatches: number;
+  momentum: number;
+  weightDecay: number;
+  negPosRatio: number;
+  step1: StepRecord & { lr: number };
+  curve: { lr: number; schedule: number[]; steps: StepRecord[] };
+}
+
+async function readBatches(model: string, e: Expected): Promise<StepBatch[]> {
+  const { tensors } = await readSafetensors(genPath(`${model}_batches.safetensors`));
+  const get = (name: string) => tensors.get(name)!.data;
+  return Array.from({ length: e.numBatches }, (_, k) => {
+    const idx = Array.from({ length: e.batchSize }, (_, i) => i);
+    return {
+      images: get(`batch${k}.images`) as Float32Array,
+      boxes: idx.map((i) => get(`batch${k}.boxes.${i}`) as Float32Array),
+      labels: idx.map((i) => get(`batch${k}.labels.${i}`) as Int32Array),
+    };
+  });
+}
+
+function worstDiff(ours: StateDict, torch: StateDict): { rel: number; name: string } {
+  assert.deepEqual([...ours.keys()].sort(), [...torch.keys()].sort());
+  let worst = { rel: 0, name: "" };
+  for (const [name, t] of torch) {
+    const o = ours.get(name)!;
+    assert.deepEqual(o.shape, t.shape, name);
+    if (t.dtype === "int64") {
+      assert.deepEqual([...o.data], [...t.data], name);
+      continue;
+    }
+    const { rel } = maxDiff(o.data as Float32Array, t.data as Float32Array);
+    if (rel > worst.rel) worst = { rel, name };
+  }
+  return worst;
+}
+
+const relErr = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+for (const name of ["tiny", "face-slim-320"]) {
+  Deno.test({
+    name: `OnnxTrainer.step() equals PyTorch's SGD steps of ${name} (loss, weights, running ` +
+      `statistics, 20-step curve)`,
+    ignore: MISSING,
+  }, async () => {
+    await useBackend("cpu");
+    const e: Expected = JSON.parse(await Deno.readTextFile(genPath(`${name}_expected.json`)));
+    const batches = await readBatches(name, e);
+    const init = (await readSafetensors(genPath(`${name}_init.safetensors`))).tensors;
+    const step1 = (await readSafetensors(genPath(`${name}_step1.safetensors`))).tensors;
+    const cfg = getConfig(name);
+    const graph = describeNetwork(cfg);
+    const priors = priorsTensor(cfg);
+    const opts = { momentum: e.momentum, weightDecay: e.weightDecay, threads: 2 };
+    const run = async (t: OnnxTrainer, s: number, lr: number) => {
+      const r = await t.step(batches[e.curve.schedule[s]], {
+        priors,
+        lr,
+        negPosRatio: e.negPosRatio,
+      });
+      assert.ok(r.finite, `step ${s + 1}: loss ${r.loss}`);
+      return r;
+    };
+    try {
+      let trainer = await OnnxTrainer.create(graph, cfg, init, opts);
+      const first = await run(trainer, 0, e.step1.lr);
+      const weights = worstDiff(trainer.stateDict(), step1);
+      await trainer.dispose();
+      const loss1 = Math.max(
+        relErr(first.loss, e.step1.loss),
+        relErr(first.locLoss, e.step1.locLoss),
+        relErr(first.clsLoss, e.step1.clsLoss),
+      );
+      trainer = await OnnxTrainer.create(graph, cfg, init, opts);
+      const curve: StepRecord[] = [];
+      for (let s = 0; s < e.curve.steps.length; s++) curve.push(await run(trainer, s, e.curve.lr));
+      await trainer.dispose();
+      const curveErr = Math.max(...curve.map((r, s) => relErr(r.loss, e.curve.steps[s].loss)));
+      console.log(
+        `${name}/onnxruntime: step 1 loss rel ${loss1.toExponential(2)}, state dict rel ` +
+          `${weights.rel.toExponential(2)} (${weights.name}), curve rel ${
+            curveErr.toExponential(2)
+          }`,
+      );
+      assert.equal(first.numPositives, e.step1.numPositives);
+      assert.ok(
+        loss1 <= 1e-4,
+        `step 1 loss: ${JSON.stringify(first)} vs ${JSON.stringify(e.step1)}`,
+      );
+      assert.ok(weights.rel <= 1e-4, `after step 1: ${weights.name} differs by ${weights.rel}`);
+      assert.deepEqual(curve.map((r) => r.numPositives), e.curve.steps.map((r) => r.numPositives));
+      assert.ok(curveErr <= 1e-3, `loss curve rel ${curveErr}`);
+    } finally {
+      priors.dispose();
+    }
+  });
+}
+
+Deno.test("buildTrainGraphs() refuses an op it has no gradient for, by name", () => {
+  assert.throws(
+    () => buildTrainGraphs(describeNetwork(getConfig("ssdlite320"))),
+    /Cannot train mobilenet_v3_large in onnxruntime: its graph has a (hardSwish|globalAvgPool|hardSigmoid|mul|relu6) node/,
+  );
+});
