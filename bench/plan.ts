@@ -132,17 +132,23 @@ export function planRows(env: Environment): Row[] {
   return [
     ...forwardRows(env),
     ...[1, 2].flatMap((threads) =>
-      ["tiny", "face-slim-320"].map((model): Row => {
-        const spec = { task: "train_step" as const, model, batch: 16, threads };
-        return {
-          section: "training step (SGD, random weights)",
-          name: `${model}, batch 16`,
-          engine: `tfjs wasm ×${threads} vs PyTorch ×${threads}`,
-          ours: { worker: threads === 1 ? "wasm1" : "wasm2", spec },
-          torch: torchSide(env, spec),
-          slow: model !== "tiny",
-        };
-      })
+      [false, true].flatMap((onnx) =>
+        ["tiny", "face-slim-320"].map((model): Row => {
+          const spec = { task: "train_step" as const, model, batch: 16, threads };
+          const ours = onnx && env.noOnnx ? { skip: env.noOnnx } : {
+            worker: threads === 1 ? "wasm1" as const : "wasm2" as const,
+            spec: { ...spec, engine: onnx ? "onnx" : "tfjs" },
+          };
+          return {
+            section: "training step (SGD, random weights)",
+            name: `${model}, batch 16`,
+            engine: `${onnx ? "onnxruntime" : "tfjs wasm"} ×${threads} vs PyTorch ×${threads}`,
+            ours,
+            torch: torchSide(env, spec),
+            slow: model !== "tiny",
+          };
+        })
+      )
     ),
     ...convRows(env),
     {

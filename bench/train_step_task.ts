@@ -2,10 +2,13 @@
  * One SGD training step (`trainStep`: forward in training mode, matching, MultiBox loss with
  * hard negative mining, gradients, SGD momentum 0.9 / weight decay 5e-4) of a random-weight
  * model on seeded random images and boxes, as `torch_train_step.py` does on PyTorch's side.
+ * With `engine: "onnx"` the same step runs in {@link OnnxTrainer} (the network's forward and
+ * backward in onnxruntime, the loss in tfjs).
  *
  * @module
  */
 import { getConfig, numClasses } from "../lib/config.ts";
+import { OnnxTrainer } from "../lib/engine/onnx_trainer.ts";
 import { makeRng } from "../lib/data/rng.ts";
 import { buildModel } from "../lib/model/ssd.ts";
 import { priorsTensor } from "../lib/priors.ts";
@@ -35,13 +38,30 @@ function randomBatch(batch: number, size: [number, number], classes: number): St
 }
 
 /** `{ model, batch }` → a task running one training step (the warm-up makes the momenta). */
-export function setupTrainStep(spec: TaskSpec): Promise<Task> {
+export async function setupTrainStep(spec: TaskSpec): Promise<Task> {
   const cfg = getConfig(spec.model as string);
   const model = buildModel(cfg, { seed: 1 }); // not 0: tfjs draws a random seed for seed 0
   const priors = priorsTensor(cfg); // [P, 4] cxcywh
+  if (spec.engine === "onnx") {
+    const trainer = await OnnxTrainer.create(model.graph, cfg, model.stateDict(), {
+      threads: spec.threads as number,
+    });
+    model.dispose();
+    const batch = randomBatch(spec.batch as number, cfg.imageSize, numClasses(cfg));
+    return {
+      async run() {
+        const { loss } = await trainer.step(batch, { priors, lr: 1e-3 });
+        return { loss };
+      },
+      async end() {
+        priors.dispose();
+        await trainer.dispose();
+      },
+    };
+  }
   const sgd = new Sgd(model.params, { momentum: 0.9, weightDecay: 5e-4 });
   const data = randomBatch(spec.batch as number, cfg.imageSize, numClasses(cfg));
-  return Promise.resolve({
+  return {
     async run() {
       const { loss } = await trainStep(model, data, { priors, optimizer: sgd, lr: 1e-3 });
       return { loss };
@@ -51,5 +71,5 @@ export function setupTrainStep(spec: TaskSpec): Promise<Task> {
       priors.dispose();
       model.dispose();
     },
-  });
+  };
 }

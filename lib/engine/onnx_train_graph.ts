@@ -3,11 +3,13 @@
  * and their gradients run in onnxruntime's native kernels (MLAS, AVX-512 where the CPU has it)
  * instead of wasm:
  * - **forward**, training mode: `images [B, H, W, 3]` (NHWC, as the loader makes them) and the
- *   trainable parameters in, `loc` and `logits` out, plus what the backward pass needs (each
- *   conv's input, each ReLU's output, each BatchNorm's x̂ and 1/σ) and each BatchNorm's batch
- *   mean and biased variance (for the running statistics);
- * - **backward**: `d_loc`, `d_logits` (the loss's gradient with respect to the head outputs),
- *   the saved values and the parameters in, `grad.{name}` out for every trainable parameter.
+ *   parameters in; `loc`, `logits` and each BatchNorm's batch mean and biased variance (for the
+ *   running statistics) out;
+ * - **backward**: `images`, the parameters, `d_loc` and `d_logits` (the loss's gradient with
+ *   respect to the head outputs) in; `grad.{name}` out for every trainable parameter. It runs
+ *   the forward again inside: onnxruntime-node copies every output into JS, and handing the
+ *   activations over that way cost more than recomputing them (face-slim-320 at batch 16: a
+ *   forward with its activations as outputs took 10× the forward alone).
  *
  * Gradients are written out per op: a conv's input gradient is a `ConvTranspose` of the output
  * gradient, its weight gradient a `Conv` of the input with the output gradient as the filter
@@ -43,8 +45,6 @@ export interface TrainGraphs {
   backward: Uint8Array;
   /** Trainable parameters the graphs take as inputs, with their PyTorch shapes. */
   params: { name: string; shape: number[] }[];
-  /** Values the forward graph outputs for the backward graph, by name. */
-  saved: string[];
   /**
    * Per BatchNorm: its state-dict prefix, the forward outputs of its batch mean and biased
    * variance (`[1, C, 1, 1]`), and the values it averages per image (H·W).
@@ -70,6 +70,74 @@ function nchw(shape: number[]): (number | string)[] {
   return shape.length === 4 ? ["B", shape[3], shape[1], shape[2]] : ["B", ...shape.slice(1)];
 }
 
+/** What {@link lowerForward} made: each node's value, and each BatchNorm's x̂ and 1/σ. */
+interface Lowered {
+  names: string[];
+  norm: Map<string, { xhat: string; inv: string; mean: string; variance: string }>;
+}
+
+/**
+ * Appends the training-mode forward pass of `graph` to `b`, reading `images` (NHWC); `param`
+ * declares a parameter input on first use and returns its name.
+ */
+function lowerForward(
+  b: OnnxGraphBuilder,
+  graph: NetworkGraph,
+  param: (name: string) => string,
+): Lowered {
+  const perChannel = b.int64("const.shape_1c11", [4], [1, -1, 1, 1]);
+  const names: string[] = [b.node("Transpose", ["images"], { perm: [0, 3, 1, 2] })];
+  const norm: Lowered["norm"] = new Map();
+  const v = (ref: Ref) => names[ref];
+  // a mean over B, H, W: GlobalAveragePool (contiguous H·W), then a mean over B
+  const batchMean = (t: string) =>
+    b.node("ReduceMean", [b.node("GlobalAveragePool", [t])], { axes: [0], keepdims: 1 });
+  const lower = (node: GraphNode, i: number): string => {
+    switch (node.op) {
+      case "conv": {
+        const inputs = [v(node.input), param(node.weight)];
+        if (node.bias) inputs.push(param(node.bias));
+        return b.node("Conv", inputs, convAttrs(node));
+      }
+      case "batchNorm": {
+        const x = v(node.input);
+        const mean = batchMean(x);
+        const xc = b.node("Sub", [x, mean]);
+        const variance = batchMean(b.node("Mul", [xc, xc]));
+        const eps = b.scalar(`const.eps_${i}`, node.eps, []);
+        const inv = b.node("Reciprocal", [b.node("Sqrt", [b.node("Add", [variance, eps])])]);
+        const xhat = b.node("Mul", [xc, inv]);
+        norm.set(node.prefix, { xhat, inv, mean, variance });
+        const gamma = b.node("Reshape", [param(`${node.prefix}.weight`), perChannel]);
+        const beta = b.node("Reshape", [param(`${node.prefix}.bias`), perChannel]);
+        return b.node("Add", [b.node("Mul", [xhat, gamma]), beta]);
+      }
+      case "relu":
+        return b.node("Relu", [v(node.input)]);
+      case "relu6": {
+        const lo = b.scalar(`const.zero_${i}`, 0, []);
+        const hi = b.scalar(`const.six_${i}`, 6, []);
+        return b.node("Clip", [v(node.input), lo, hi]);
+      }
+      case "add":
+        return b.node("Add", node.inputs.map(v));
+      case "concat":
+        return b.node("Concat", node.inputs.map(v), { axis: 1 });
+      case "flattenHead": {
+        const shape = b.int64(`const.flat_${i}`, [3], [0, -1, node.columns]);
+        const flat = node.inputs.map((r) =>
+          b.node("Reshape", [b.node("Transpose", [v(r)], { perm: [0, 2, 3, 1] }), shape])
+        );
+        return flat.length === 1 ? flat[0] : b.node("Concat", flat, { axis: 1 });
+      }
+      default:
+        throw new RangeError(`unreachable: ${node.op}`);
+    }
+  };
+  for (let i = 1; i < graph.nodes.length; i++) names.push(lower(graph.nodes[i], i));
+  return { names, norm };
+}
+
 /**
  * Builds the forward and backward graphs of `graph`. `trainable` names the parameters that get
  * gradients (default: every trainable parameter of the graph); the others are still inputs.
@@ -89,11 +157,9 @@ export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): 
   const spec = new Map(graph.params.map((p) => [p.name, p]));
   const wanted = trainable ??
     new Set(graph.params.filter((p) => p.trainable).map((p) => p.name));
-  const fwd = new OnnxGraphBuilder();
-  const fwdInputs: ValueInfo[] = [floatValueInfo("images", ["B", ...shapes[0].slice(1)])];
-  const fwdOutputs: ValueInfo[] = [];
+  const images = floatValueInfo("images", ["B", ...shapes[0].slice(1)]);
   const paramInputs = new Map<string, number[]>();
-  const param = (b: OnnxGraphBuilder, inputs: ValueInfo[], name: string) => {
+  const paramsOf = (b: OnnxGraphBuilder, inputs: ValueInfo[]) => (name: string) => {
     if (!b.has(name)) {
       const shape = spec.get(name)?.torchShape;
       if (shape === undefined) throw new RangeError(`Cannot train: no parameter "${name}"`);
@@ -103,108 +169,42 @@ export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): 
     }
     return name;
   };
-  const saved = new Map<string, ValueInfo>();
-  const save = (value: string, dims: (number | string)[]) => {
-    if (!saved.has(value)) {
-      const info = floatValueInfo(value, dims);
-      saved.set(value, info);
-      fwdOutputs.push(info);
-    }
-  };
-  const perChannel = fwd.int64("const.shape_1c11", [4], [1, -1, 1, 1]);
+
+  // ------------------------------------------------------------------ forward
+  const fwd = new OnnxGraphBuilder();
+  fwd.fresh("images");
+  const fwdInputs: ValueInfo[] = [images];
+  const lowered = lowerForward(fwd, graph, paramsOf(fwd, fwdInputs));
+  const output = (b: OnnxGraphBuilder, value: string, name: string) =>
+    b.node("Identity", [value], {}, { outputs: [name] });
+  const fwdOutputs: ValueInfo[] = [
+    floatValueInfo(output(fwd, lowered.names[graph.locPred], "loc"), nchw(shapes[graph.locPred])),
+    floatValueInfo(
+      output(fwd, lowered.names[graph.clsLogits], "logits"),
+      nchw(shapes[graph.clsLogits]),
+    ),
+  ];
   const batchNorms: TrainGraphs["batchNorms"] = [];
-  const names: string[] = [fwd.node("Transpose", ["images"], { perm: [0, 3, 1, 2] }, {
-    outputs: ["saved.input"],
-  })];
-  const v = (ref: Ref) => names[ref];
-  const forwardNode = (node: GraphNode, i: number): string => {
-    switch (node.op) {
-      case "conv": {
-        const inputs = [v(node.input), param(fwd, fwdInputs, node.weight)];
-        if (node.bias) inputs.push(param(fwd, fwdInputs, node.bias));
-        save(v(node.input), nchw(shapes[node.input]));
-        return fwd.node("Conv", inputs, convAttrs(node));
-      }
-      case "batchNorm": {
-        const x = v(node.input);
-        const mean = fwd.node("ReduceMean", [x], { axes: [0, 2, 3], keepdims: 1 }, {
-          outputs: [`${node.prefix}.batch_mean`],
-        });
-        const xc = fwd.node("Sub", [x, mean]);
-        const variance = fwd.node("ReduceMean", [fwd.node("Mul", [xc, xc])], {
-          axes: [0, 2, 3],
-          keepdims: 1,
-        }, { outputs: [`${node.prefix}.batch_var`] });
-        const eps = fwd.scalar(`const.eps_${i}`, node.eps, []);
-        const inv = fwd.node(
-          "Reciprocal",
-          [fwd.node("Sqrt", [fwd.node("Add", [variance, eps])])],
-          {},
-          {
-            outputs: [`saved.${node.prefix}.inv_std`],
-          },
-        );
-        const xhat = fwd.node("Mul", [xc, inv], {}, { outputs: [`saved.${node.prefix}.xhat`] });
-        const c = node.channels;
-        for (const s of [mean, variance, inv]) save(s, [1, c, 1, 1]);
-        save(xhat, nchw(shapes[i]));
-        const gamma = fwd.node("Reshape", [
-          param(fwd, fwdInputs, `${node.prefix}.weight`),
-          perChannel,
-        ]);
-        const beta = fwd.node("Reshape", [
-          param(fwd, fwdInputs, `${node.prefix}.bias`),
-          perChannel,
-        ]);
-        const [, h, w] = shapes[i];
-        batchNorms.push({ prefix: node.prefix, mean, variance, perImage: h * w });
-        return fwd.node("Add", [fwd.node("Mul", [xhat, gamma]), beta]);
-      }
-      case "relu": {
-        const y = fwd.node("Relu", [v(node.input)]);
-        save(y, nchw(shapes[i]));
-        return y;
-      }
-      case "relu6": {
-        const lo = fwd.scalar(`const.zero_${i}`, 0, []);
-        const hi = fwd.scalar(`const.six_${i}`, 6, []);
-        save(v(node.input), nchw(shapes[node.input]));
-        return fwd.node("Clip", [v(node.input), lo, hi]);
-      }
-      case "add":
-        return fwd.node("Add", node.inputs.map(v));
-      case "concat":
-        return fwd.node("Concat", node.inputs.map(v), { axis: 1 });
-      case "flattenHead": {
-        const k = node.columns;
-        const shape = fwd.int64(`const.flat_${i}`, [3], [0, -1, k]);
-        const flat = node.inputs.map((r) =>
-          fwd.node("Reshape", [fwd.node("Transpose", [v(r)], { perm: [0, 2, 3, 1] }), shape])
-        );
-        return flat.length === 1 ? flat[0] : fwd.node("Concat", flat, { axis: 1 });
-      }
-      default:
-        throw new RangeError(`unreachable: ${node.op}`);
-    }
-  };
-  for (let i = 1; i < graph.nodes.length; i++) names.push(forwardNode(graph.nodes[i], i));
-  const headOut = (ref: Ref, name: string) => {
-    const out = fwd.node("Identity", [v(ref)], {}, { outputs: [name] });
-    fwdOutputs.unshift(floatValueInfo(out, nchw(shapes[ref])));
-    return out;
-  };
-  headOut(graph.clsLogits, "logits");
-  headOut(graph.locPred, "loc");
+  graph.nodes.forEach((node, i) => {
+    if (node.op !== "batchNorm") return;
+    const stats = lowered.norm.get(node.prefix)!;
+    const c = node.channels;
+    const mean = output(fwd, stats.mean, `${node.prefix}.batch_mean`);
+    const variance = output(fwd, stats.variance, `${node.prefix}.batch_var`);
+    fwdOutputs.push(floatValueInfo(mean, [1, c, 1, 1]), floatValueInfo(variance, [1, c, 1, 1]));
+    batchNorms.push({ prefix: node.prefix, mean, variance, perImage: shapes[i][1] * shapes[i][2] });
+  });
   const forward = encode(`${graph.arch}_train_forward`, fwd, fwdInputs, fwdOutputs);
 
   // ------------------------------------------------------------------ backward
+  // the forward again, its activations kept inside onnxruntime (handing them to JS and back
+  // costs more than recomputing them), then the gradients
   const bwd = new OnnxGraphBuilder();
-  const bwdInputs: ValueInfo[] = [];
+  bwd.fresh("images");
+  const bwdInputs: ValueInfo[] = [images];
   const bwdOutputs: ValueInfo[] = [];
-  for (const [name, info] of saved) {
-    bwd.fresh(name);
-    bwdInputs.push(info);
-  }
+  const bparam = paramsOf(bwd, bwdInputs);
+  const { names, norm } = lowerForward(bwd, graph, bparam);
   const input = (name: string, dims: (number | string)[]) => {
     bwd.fresh(name);
     bwdInputs.push(floatValueInfo(name, dims));
@@ -217,13 +217,18 @@ export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): 
   const axes = bwd.int64("const.axes_023", [3], [0, 2, 3]);
   const shape1c11 = bwd.int64("const.shape_1c11", [4], [1, -1, 1, 1]);
   const zero = bwd.scalar("const.zero", 0, []);
-  const bparam = (name: string) => param(bwd, bwdInputs, name);
   const gradOut = (name: string, value: string) => {
     const out = bwd.node("Identity", [value], {}, { outputs: [`grad.${name}`] });
     bwdOutputs.push(floatValueInfo(out, spec.get(name)!.torchShape));
   };
-  const sumAxes = (x: string) => bwd.node("ReduceSum", [x, axes], { keepdims: 0 });
-  const meanAxes = (x: string) => bwd.node("ReduceMean", [x], { axes: [0, 2, 3], keepdims: 1 });
+  // Σ and mean over B, H, W: GlobalAveragePool (contiguous H·W), then over B
+  const sumAxes = (x: string, hw: number) => {
+    const perImage = bwd.node("GlobalAveragePool", [x]); // [B, C, 1, 1]: Σ_HW / (H·W)
+    const sum = bwd.node("ReduceSum", [perImage, axes], { keepdims: 0 }); // [C]
+    return bwd.node("Mul", [sum, bwd.scalar(`const.hw${hw}`, hw, [])]);
+  };
+  const meanAxes = (x: string) =>
+    bwd.node("ReduceMean", [bwd.node("GlobalAveragePool", [x])], { axes: [0], keepdims: 1 });
   for (let i = graph.nodes.length - 1; i >= 1; i--) {
     const parts = grads.get(i);
     if (parts === undefined) continue;
@@ -269,11 +274,11 @@ export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): 
         break;
       }
       case "batchNorm": {
-        const xhat = `saved.${node.prefix}.xhat`;
-        const inv = `saved.${node.prefix}.inv_std`;
+        const { xhat, inv } = norm.get(node.prefix)!;
         const [wName, bName] = [`${node.prefix}.weight`, `${node.prefix}.bias`];
-        if (wanted.has(bName)) gradOut(bName, sumAxes(g));
-        if (wanted.has(wName)) gradOut(wName, sumAxes(bwd.node("Mul", [g, xhat])));
+        const hw = shapes[i][1] * shapes[i][2];
+        if (wanted.has(bName)) gradOut(bName, sumAxes(g, hw));
+        if (wanted.has(wName)) gradOut(wName, sumAxes(bwd.node("Mul", [g, xhat]), hw));
         const gamma = bwd.node("Reshape", [bparam(wName), shape1c11]);
         const dxhat = bwd.node("Mul", [g, gamma]);
         const centred = bwd.node("Sub", [dxhat, meanAxes(dxhat)]);
@@ -303,7 +308,6 @@ export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): 
     forward,
     backward,
     params: [...paramInputs].map(([name, shape]) => ({ name, shape })),
-    saved: [...saved.keys()],
     batchNorms,
   };
 }
@@ -339,39 +343,22 @@ function convBackward(
     weight: (name: string) => string;
     wanted: Set<string>;
     gradOut: (name: string, value: string) => void;
-    sumAxes: (x: string) => string;
+    sumAxes: (x: string, hw: number) => string;
     addInput?: (dx: string) => void;
   },
 ) {
-  const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin, outChannels: cout } =
-    node;
+  const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin } = node;
   const [, h, w] = inShape;
   const [, ho, wo] = outShape;
   const groups = node.depthwise ? cin : 1;
-  if (node.bias && io.wanted.has(node.bias)) io.gradOut(node.bias, io.sumAxes(dy));
+  if (node.bias && io.wanted.has(node.bias)) io.gradOut(node.bias, io.sumAxes(dy, ho * wo));
   if (io.wanted.has(node.weight)) {
-    // dW[o, i, a, c] = Σ_b,y,x dy[b, o, y, x] · xpad[b, i, y·s + a·d, x·s + c·d]: a conv of x
-    // (batch and channels swapped) with dy as the filter, stride d and dilation s
-    const xt = b.node("Transpose", [x], { perm: [1, 0, 2, 3] }); // [Cin, B, H, W]
-    const dyt = b.node("Transpose", [dy], { perm: [1, 0, 2, 3] }); // [Cout, B, Ho, Wo]
-    const input = node.depthwise
-      ? b.node("Reshape", [xt, b.int64("const.dw_in", [4], [1, -1, h, w])]) // [1, C·B, H, W]
-      : xt;
-    const full = b.node("Conv", [input, dyt], {
-      kernel_shape: [ho, wo],
-      strides: [d, d],
-      pads: [p, p, p, p],
-      dilations: [s, s],
-      group: groups,
-    }); // [Cin, Cout, k', k'] or [1, C, k', k'] with k' ≥ k
-    const starts = b.int64("const.zeros2", [2], [0, 0]);
-    const ends = b.int64(`const.k${k}`, [2], [k, k]);
-    const hw = b.int64("const.axes23", [2], [2, 3]);
-    const cut = b.node("Slice", [full, starts, ends, hw]);
-    const dw = node.depthwise
-      ? b.node("Reshape", [cut, b.int64("const.dw_shape", [4], [cout, 1, k, k])])
-      : b.node("Transpose", [cut], { perm: [1, 0, 2, 3] });
-    io.gradOut(node.weight, dw);
+    io.gradOut(
+      node.weight,
+      node.depthwise
+        ? depthwiseWeightGrad(b, node, x, dy, outShape)
+        : denseWeightGrad(b, node, x, dy, outShape),
+    );
   }
   if (io.addInput) {
     const span = (n: number) => (n - 1) * s - 2 * p + d * (k - 1) + 1;
@@ -384,4 +371,80 @@ function convBackward(
       output_padding: [h - span(ho), w - span(wo)],
     }));
   }
+}
+
+/**
+ * dW[o, i, a, c] = Σ_b,y,x dy[b, o, y, x] · xpad[b, i, y·s + a·d, x·s + c·d]: a conv of x (batch
+ * and channels swapped) with dy as the filter, stride d and dilation s, cut to k×k.
+ */
+function denseWeightGrad(
+  b: OnnxGraphBuilder,
+  node: ConvNode,
+  x: string,
+  dy: string,
+  outShape: number[],
+): string {
+  const { kernel: k, stride: s, padding: p, dilation: d } = node;
+  const [, ho, wo] = outShape;
+  const xt = b.node("Transpose", [x], { perm: [1, 0, 2, 3] }); // [Cin, B, H, W]
+  const dyt = b.node("Transpose", [dy], { perm: [1, 0, 2, 3] }); // [Cout, B, Ho, Wo]
+  const full = b.node("Conv", [xt, dyt], {
+    kernel_shape: [ho, wo],
+    strides: [d, d],
+    pads: [p, p, p, p],
+    dilations: [s, s],
+  }); // [Cin, Cout, k', k'], k' ≥ k
+  const cut = b.node("Slice", [
+    full,
+    b.int64("const.zeros2", [2], [0, 0]),
+    b.int64(`const.k${k}`, [2], [k, k]),
+    b.int64("const.axes23", [2], [2, 3]),
+  ]);
+  return b.node("Transpose", [cut], { perm: [1, 0, 2, 3] });
+}
+
+/**
+ * The depthwise dW[c, 0, a, e] = Σ_b,y,x dy[b, c, y, x] · xpad[b, c, y·s + a·d, x·s + e·d], one
+ * strided slice of the padded input per tap (a grouped conv with dy as the filter computes the
+ * same, but onnxruntime unrolls it into k² copies of the input per group: 2–3× slower here).
+ */
+function depthwiseWeightGrad(
+  b: OnnxGraphBuilder,
+  node: ConvNode,
+  x: string,
+  dy: string,
+  outShape: number[],
+): string {
+  const { kernel: k, stride: s, padding: p, dilation: d, outChannels: c } = node;
+  const [, ho, wo] = outShape;
+  const xpad = p === 0
+    ? x
+    : b.node("Pad", [x, b.int64(`const.pad${p}`, [8], [0, 0, p, p, 0, 0, p, p])]);
+  const axes = b.int64("const.axes23", [2], [2, 3]);
+  const steps = b.int64(`const.steps${s}`, [2], [s, s]);
+  const batchAxis = b.int64("const.axis0", [1], [0]);
+  const taps: string[] = [];
+  for (let a = 0; a < k; a++) {
+    for (let e = 0; e < k; e++) {
+      const start = [a * d, e * d];
+      const window = b.node("Slice", [
+        xpad,
+        b.int64(`const.start_${start}`, [2], start),
+        b.int64(`const.end_${start}_${ho}_${wo}_${s}`, [2], [
+          start[0] + (ho - 1) * s + 1,
+          start[1] + (wo - 1) * s + 1,
+        ]),
+        axes,
+        steps,
+      ]); // [B, C, Ho, Wo]
+      const perImage = b.node("GlobalAveragePool", [b.node("Mul", [window, dy])]); // [B, C, 1, 1]
+      taps.push(b.node("ReduceSum", [perImage, batchAxis], { keepdims: 0 })); // [C, 1, 1]
+    }
+  }
+  const joined = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: 1 }); // [C, k², 1]
+  const shape = b.int64(`const.dw_shape_${c}_${k}`, [4], [c, 1, k, k]);
+  return b.node("Mul", [
+    b.node("Reshape", [joined, shape]),
+    b.scalar(`const.hw${ho * wo}`, ho * wo, []),
+  ]);
 }

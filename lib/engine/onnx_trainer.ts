@@ -1,6 +1,7 @@
 /**
  * The SSD training step with the network in onnxruntime: the forward and backward graphs of
- * {@link buildTrainGraphs} run as two inference sessions, the MultiBox loss and its gradient
+ * {@link buildTrainGraphs} run as two inference sessions (the backward one recomputes the
+ * forward inside, so no activation crosses into JS), the MultiBox loss and its gradient
  * with respect to the head outputs come from the same tfjs code as {@link trainStep}'s
  * (matching, hard negative mining), and the SGD update (momentum, weight decay as
  * `torch.optim.SGD`) and BatchNorm's running statistics are updated on the parameters' arrays.
@@ -183,8 +184,7 @@ export class OnnxTrainer {
         d_logits: new this.#ort.Tensor("float32", dOut[1].dataSync() as Float32Array, [b, p, c]),
       };
       for (const name of this.#backward.inputNames) {
-        if (name in bfeeds) continue;
-        bfeeds[name] = name in out ? out[name] : this.#tensor(name);
+        if (!(name in bfeeds)) bfeeds[name] = feeds[name] ?? this.#tensor(name);
       }
       const res = await this.#backward.run(bfeeds);
       const grads = new Map<string, Float32Array>();
