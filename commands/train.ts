@@ -77,6 +77,14 @@ export function trainCommand() {
       1,
     )
     .addOption(backendOption())
+    .addOption(
+      new Option(
+        "--engine <name>",
+        "what runs the network's forward and backward: onnx (onnxruntime; the loss in tfjs), " +
+          "tfjs (the --backend), or auto: onnx on a CPU when the model's ops allow it, tfjs " +
+          "when --backend is given",
+      ).choices(["auto", "tfjs", "onnx"] as const).default("auto" as const),
+    )
     .option("--seed <n>", "seed of the weights, order and augmentation", parseInteger, 0)
     .option("--workers <n>", "image-loading workers (0: main thread)", parseInteger, 2)
     .option("--project <dir>", "runs folder", "runs")

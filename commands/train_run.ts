@@ -7,6 +7,7 @@ import { loadDataset } from "../lib/data/dataset.ts";
 import type { Dataset } from "../lib/data/types.ts";
 import { makeRng, mixSeed, shuffled } from "../lib/data/rng.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
+import { onnxTrainingGap } from "../lib/engine/onnx_train_graph.ts";
 import { buildModel, type SsdModel } from "../lib/model/ssd.ts";
 import { loadModel, resolveConfig } from "../lib/model/load.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
@@ -39,6 +40,7 @@ export interface TrainFlags {
   augment: boolean;
   valEvery: number;
   backend: "auto" | "wasm" | "webgpu" | "cpu";
+  engine?: "auto" | "tfjs" | "onnx";
   seed: number;
   workers: number;
   project: string;
@@ -53,6 +55,7 @@ const RESUMABLE = new Set([
   "epochs",
   "iterations",
   "backend",
+  "engine",
   "workers",
   "json",
   "quiet",
@@ -151,6 +154,25 @@ async function startModel(
   }
 }
 
+/**
+ * The engine of a run: `onnx` when asked or, for `auto`, when no `--backend` was chosen and the
+ * model's ops all have onnxruntime gradients; else `tfjs`.
+ *
+ * @throws {UsageError} for `--engine onnx` with a model it cannot train.
+ */
+function trainEngine(
+  engine: "auto" | "tfjs" | "onnx",
+  backend: TrainFlags["backend"],
+  model: SsdModel,
+): "tfjs" | "onnx" {
+  const gap = onnxTrainingGap(model.graph);
+  if (engine === "onnx" && gap !== undefined) {
+    throw new UsageError(`--engine onnx cannot train ${model.config.name}: ${gap}`);
+  }
+  if (engine === "auto") return backend === "auto" && gap === undefined ? "onnx" : "tfjs";
+  return engine;
+}
+
 /** Runs `ssd train` with parsed flags; `given(name)` tells a flag typed on the command line. */
 export async function runTrain(flags: TrainFlags, given: (name: string) => boolean): Promise<void> {
   let f = flags;
@@ -166,7 +188,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     const typed = Object.keys(flags).filter((k) => given(k) && !RESUMABLE.has(k));
     if (typed.length > 0) {
       throw new UsageError(
-        `--resume continues a run with its own settings; only --epochs, --iterations, --backend, ` +
+        `--resume continues a run with its own settings; only --epochs, --iterations, --backend, --engine, ` +
           `--workers, --json and --quiet may be given (got --${typed.join(", --")})`,
       );
     }
@@ -185,6 +207,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
       ...saved,
       resume: flags.resume,
       backend: flags.backend,
+      engine: flags.engine,
       json: flags.json,
       quiet: flags.quiet,
     };
@@ -207,6 +230,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
   const { data, val, note } = await datasets(f);
   const info = await initBackend(f.backend, { gradients: true });
   let model: SsdModel;
+  let startNote = "";
   if (resume) {
     model = buildModel(resume.config);
     try {
@@ -215,14 +239,23 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
       model.dispose();
       throw new FileError(`${runDir}/last.safetensors`, (err as Error).message);
     }
-    progress.note(
-      `resuming ${runDir} at step ${resume.state.step} (epoch ${resume.state.epoch + 1})`,
-    );
   } else {
     const started = await startModel(f, data);
     model = started.model;
-    progress.note(started.note);
+    startNote = started.note;
   }
+  let engine: "tfjs" | "onnx";
+  try {
+    engine = trainEngine(f.engine ?? "auto", f.backend, model);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  progress.note(
+    resume
+      ? `resuming ${runDir} at step ${resume.state.step} (epoch ${resume.state.epoch + 1})`
+      : startNote,
+  );
   try {
     const { batchesPerEpoch } = runLength(data.samples.length, { ...f, batchSize: f.batch });
     const config: TrainConfig = {
@@ -239,6 +272,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
       augment: f.augment,
       valEvery: f.valEvery,
       frozen: f.freeze ? backbonePrefixes(model.config) : [],
+      engine,
     };
     if (!resume) {
       runDir = await makeRunDir(`${f.project}/train`, f.name);
@@ -253,7 +287,11 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
         );
       }
     }
-    const threads = info.threads ? ` ×${info.threads}` : "";
+    const threads = config.engine === "onnx"
+      ? " (network in onnxruntime)"
+      : info.threads
+      ? ` ×${info.threads}`
+      : "";
     progress.note(
       `training ${model.config.name} (${model.config.classes.length} ` +
         `${model.config.classes.length === 1 ? "class" : "classes"}: ` +

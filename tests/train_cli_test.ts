@@ -69,6 +69,19 @@ Deno.test("ssd train usage errors exit 2 with one line", async () => {
   const length = await ssd(...base, "--epochs", "2", "--iterations", "5");
   assert.equal(length.code, 2);
   oneLineError(length.stderr, /--epochs and --iterations do not go together/);
+  const engine = await ssd(
+    "train",
+    "--model",
+    "ssdlite320",
+    "--data",
+    SYNTH,
+    "--engine",
+    "onnx",
+    "--project",
+    RUNS,
+  );
+  assert.equal(engine.code, 2);
+  oneLineError(engine.stderr, /--engine onnx cannot train ssdlite320: its graph has a \w+ node/);
   const keep = await ssd(...base, "--keep-heads");
   assert.equal(keep.code, 2);
   oneLineError(keep.stderr, /--keep-heads needs weights to start from/);

@@ -40,12 +40,19 @@ function weights(model: SsdModel): Map<string, Float32Array> {
   );
 }
 
-for (const backend of ["cpu", "wasm"] as const) {
-  Deno.test(`train() stopped after N steps and resumed gives the weights of 2N straight steps (${backend})`, async () => {
+const RESUME_CASES = [
+  { backend: "cpu", engine: "tfjs" },
+  { backend: "wasm", engine: "tfjs" },
+  { backend: "wasm", engine: "onnx" }, // the network in onnxruntime, the loss on wasm
+] as const;
+
+for (const { backend, engine } of RESUME_CASES) {
+  const label = engine === "onnx" ? "onnxruntime" : backend;
+  Deno.test(`train() stopped after N steps and resumed gives the weights of 2N straight steps (${label})`, async () => {
     await useBackend(backend);
     await registerTrainingGradients();
     const n = 3; // 5 batches per epoch: the stop falls mid-epoch, the run crosses an epoch
-    const config = { ...CONFIG, iterations: 2 * n };
+    const config = { ...CONFIG, iterations: 2 * n, engine };
     const dirA = await Deno.makeTempDir();
     const straight = tinyModel();
     await train({ model: straight, data: DATA, runDir: dirA, config });

@@ -70,6 +70,13 @@ function nchw(shape: number[]): (number | string)[] {
   return shape.length === 4 ? ["B", shape[3], shape[1], shape[2]] : ["B", ...shape.slice(1)];
 }
 
+/** Why `graph` cannot train in onnxruntime (an op without a gradient here), or undefined. */
+export function onnxTrainingGap(graph: NetworkGraph): string | undefined {
+  const node = graph.nodes.find((n) => !OPS.has(n.op));
+  return node === undefined ? undefined : `its graph has a ${node.op} node ` +
+    `(supported: ${[...OPS].filter((o) => o !== "input").join(", ")})`;
+}
+
 /** What {@link lowerForward} made: each node's value, and each BatchNorm's x̂ and 1/σ. */
 interface Lowered {
   names: string[];
@@ -145,14 +152,8 @@ function lowerForward(
  * @throws {RangeError} for an op this lowering does not support.
  */
 export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): TrainGraphs {
-  for (const node of graph.nodes) {
-    if (!OPS.has(node.op)) {
-      throw new RangeError(
-        `Cannot train ${graph.arch} in onnxruntime: its graph has a ${node.op} node ` +
-          `(supported: ${[...OPS].filter((o) => o !== "input").join(", ")})`,
-      );
-    }
-  }
+  const gap = onnxTrainingGap(graph);
+  if (gap !== undefined) throw new RangeError(`Cannot train ${graph.arch} in onnxruntime: ${gap}`);
   const shapes = graphShapes(graph, 1);
   const spec = new Map(graph.params.map((p) => [p.name, p]));
   const wanted = trainable ??

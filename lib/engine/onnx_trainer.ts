@@ -17,7 +17,8 @@ import { type ModelConfig, numClasses } from "../config.ts";
 import type { StateDict, TensorData } from "../io/state_dict.ts";
 import { multiboxLoss } from "../loss.ts";
 import { matchTargets } from "../match.ts";
-import type { NetworkGraph } from "../model/graph_ir.ts";
+import type { NetworkGraph, ParamSpec } from "../model/graph_ir.ts";
+import { type Layout, tfjsShape } from "../model/params.ts";
 import type { StepBatch, StepResult } from "../train/step.ts";
 import { registerTrainingGradients } from "./gradients.ts";
 import { buildTrainGraphs, type TrainGraphs } from "./onnx_train_graph.ts";
@@ -56,6 +57,7 @@ export class OnnxTrainer {
   readonly #values: StateDict;
   readonly #buffers = new Map<string, Float32Array>();
   readonly #bnMomentum: Map<string, number>;
+  readonly #spec: Map<string, ParamSpec>;
 
   private constructor(
     ort: typeof Ort,
@@ -73,6 +75,7 @@ export class OnnxTrainer {
     this.#values = values;
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 5e-4;
+    this.#spec = new Map(graph.params.map((p) => [p.name, p]));
     this.#bnMomentum = new Map(
       graph.nodes.flatMap((n) => n.op === "batchNorm" ? [[n.prefix, n.momentum]] : []),
     );
@@ -122,9 +125,35 @@ export class OnnxTrainer {
     return out;
   }
 
-  /** The momentum buffers by parameter name (copies). */
-  optimizerState(): Map<string, Float32Array> {
-    return new Map([...this.#buffers].map(([k, v]) => [k, v.slice()]));
+  /**
+   * The momentum buffers in the layout {@link Sgd.state} uses (tfjs variables': conv HWIO,
+   * depthwise `[kH, kW, C, 1]`), so checkpoints are the same whichever engine trained.
+   */
+  optimizerState(): Map<string, { shape: number[]; data: Float32Array }> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, buf] of this.#buffers) {
+      const { torchShape, layout } = this.#spec.get(name)!;
+      out.set(name, {
+        shape: tfjsShape(torchShape, layout),
+        data: toTfjs(buf, torchShape, layout),
+      });
+    }
+    return out;
+  }
+
+  /** Restores buffers saved by {@link optimizerState} (or {@link Sgd.state}). */
+  loadOptimizerState(state: Map<string, { shape: number[]; data: Float32Array }>): void {
+    for (const [name, s] of state) {
+      const spec = this.#spec.get(name);
+      if (spec === undefined || !this.#values.has(name)) continue;
+      const expected = tfjsShape(spec.torchShape, spec.layout);
+      if (s.shape.join() !== expected.join()) {
+        throw new RangeError(
+          `Cannot restore SGD state: buffer of ${name} has shape [${s.shape}], the parameter [${expected}]`,
+        );
+      }
+      this.#buffers.set(name, toTorch(s.data, spec.torchShape, spec.layout));
+    }
   }
 
   #tensor(name: string): Ort.Tensor {
@@ -263,4 +292,42 @@ export class OnnxTrainer {
   async dispose(): Promise<void> {
     await Promise.all([this.#forward.release(), this.#backward.release()]);
   }
+}
+
+/** A PyTorch-layout array in the tfjs variable's layout (conv OIHW → HWIO, depthwise → [kH, kW, C, 1]). */
+function toTfjs(data: Float32Array, torchShape: number[], layout: Layout): Float32Array {
+  if (layout === "plain") return data.slice();
+  const [o, i, kh, kw] = torchShape; // depthwise: i = 1, and HWIO with I = C, O = 1 is [kH, kW, C, 1]
+  const out = new Float32Array(data.length);
+  for (let a = 0; a < o; a++) {
+    for (let b = 0; b < i; b++) {
+      for (let y = 0; y < kh; y++) {
+        for (let x = 0; x < kw; x++) {
+          const src = ((a * i + b) * kh + y) * kw + x;
+          out[layout === "conv" ? ((y * kw + x) * i + b) * o + a : (y * kw + x) * o + a] =
+            data[src];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The inverse of {@link toTfjs}. */
+function toTorch(data: Float32Array, torchShape: number[], layout: Layout): Float32Array {
+  if (layout === "plain") return data.slice();
+  const [o, i, kh, kw] = torchShape;
+  const out = new Float32Array(data.length);
+  for (let a = 0; a < o; a++) {
+    for (let b = 0; b < i; b++) {
+      for (let y = 0; y < kh; y++) {
+        for (let x = 0; x < kw; x++) {
+          const dst = ((a * i + b) * kh + y) * kw + x;
+          out[dst] =
+            data[layout === "conv" ? ((y * kw + x) * i + b) * o + a : (y * kw + x) * o + a];
+        }
+      }
+    }
+  }
+  return out;
 }

@@ -21,6 +21,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { learningRate, type ScheduleKind } from "./schedule.ts";
 import { Sgd } from "./sgd.ts";
 import { trainStep } from "./step.ts";
+import { OnnxTrainer } from "../engine/onnx_trainer.ts";
 import { type Checkpoint, type MetricRow, saveCheckpoint, type TrainState } from "./checkpoint.ts";
 import { validate, type ValidationResult } from "./validate.ts";
 import { drawBatchMosaic } from "./pictures.ts";
@@ -51,6 +52,12 @@ export interface TrainConfig {
   valEvery: number;
   /** Parameter names (prefixes) left out of the optimizer. */
   frozen: string[];
+  /**
+   * What runs the network's forward and backward: `tfjs` (the current backend; default) or
+   * `onnx` ({@link OnnxTrainer}: onnxruntime, the loss still in tfjs). Both give PyTorch's
+   * steps; checkpoints are the same either way, so a run may resume on the other engine.
+   */
+  engine?: "tfjs" | "onnx";
 }
 
 /** Progress of one step, for the callbacks. */
@@ -194,6 +201,21 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     history: [],
   };
   if (run.resume) optimizer.loadState(run.resume.optimizer);
+  // with the onnx engine the trainer holds the weights and buffers while steps run; the model
+  // and `optimizer` are brought up to date before each validation and checkpoint
+  const onnx = c.engine === "onnx"
+    ? await OnnxTrainer.create(model.graph, cfg, model.stateDict(), {
+      momentum: c.momentum,
+      weightDecay: c.weightDecay,
+      trainable: new Set(params.keys()),
+    })
+    : undefined;
+  if (onnx && run.resume) onnx.loadOptimizerState(run.resume.optimizer);
+  const sync = () => {
+    if (!onnx) return;
+    model.loadStateDict(onnx.stateDict());
+    optimizer.loadState(onnx.optimizerState());
+  };
   const sums = state.epochSums;
   const loader = createLoader(data, {
     batchSize: c.batchSize,
@@ -218,6 +240,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
 
   const checkpoint = async () => {
     state.seconds = secondsAtStart + (performance.now() - sessionStart) / 1000;
+    sync();
     await saveCheckpoint(last, model, optimizer, state);
     wroteLast = true;
     cb.onCheckpoint?.(last);
@@ -236,7 +259,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           });
         }
         const lr = learningRate(state.step, schedule);
-        const r = await trainStep(model, batch, { priors, optimizer, lr });
+        const r = onnx
+          ? await onnx.step(batch, { priors, lr })
+          : await trainStep(model, batch, { priors, optimizer, lr });
         if (!r.finite) {
           throw new DivergedError(state.step + 1, batch.ids, wroteLast ? last : undefined);
         }
@@ -280,6 +305,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         const due = isLast || (c.valEvery > 0 && (epoch + 1) % c.valEvery === 0);
         let result: ValidationResult | undefined;
         if (val && due) {
+          sync();
           cb.onValidationStart?.(epoch + 1, val.samples.length);
           result = await validate(model, val, {
             drawDir: `${runDir}/val`,
@@ -316,6 +342,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     loader.close();
     priors.dispose();
     optimizer.dispose();
+    await onnx?.dispose();
   }
   return { state, stopped, last, best: bestWritten ? best : undefined };
 }
