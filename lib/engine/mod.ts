@@ -14,3 +14,7 @@ export * from "./engine.ts";
 export * from "./tfjs_engine.ts";
 export * from "./onnx_engine.ts";
 export * from "./detect.ts";
+export { OnnxTrainer } from "./onnx_trainer.ts";
+export type { OnnxGradients, OnnxTrainerOptions } from "./onnx_trainer.ts";
+export { buildTrainGraphs, onnxTrainingGap } from "./onnx_train_graph.ts";
+export type { TrainGraphs } from "./onnx_train_graph.ts";

@@ -37,9 +37,13 @@ export interface OnnxTrainerOptions {
 
 /** Gradients of one batch, before any update. */
 export interface OnnxGradients {
+  /** `locLoss + clsLoss`. */
   loss: number;
+  /** Smooth L1 over the positives, divided by their count. */
   locLoss: number;
+  /** Cross-entropy over the positives and the mined negatives, divided by the positives. */
   clsLoss: number;
+  /** Matched priors in the batch. */
   numPositives: number;
   /** Per trainable parameter, PyTorch layout. */
   grads: Map<string, Float32Array>;
@@ -47,8 +51,11 @@ export interface OnnxGradients {
 
 /** A model's parameters and optimizer state, trained with onnxruntime. */
 export class OnnxTrainer {
+  /** The model's config. */
   readonly config: ModelConfig;
+  /** SGD momentum. */
   readonly momentum: number;
+  /** L2 weight decay added to each gradient. */
   readonly weightDecay: number;
   readonly #graphs: TrainGraphs;
   readonly #forward: Ort.InferenceSession;
