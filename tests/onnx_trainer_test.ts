@@ -14,7 +14,7 @@ import { maxDiff, useBackend } from "./model_helpers.ts";
 // weights, batches and priors, torchvision's matcher and loss, torch.optim.SGD with momentum 0.9
 // and weight decay 5e-4, BatchNorm in training mode) and its tolerances: step 1's loss ≤ 1e-4
 // relative, every state-dict tensor after step 1 ≤ 1e-4 of max(1, |torch|), the counters exact,
-// and a 20-step loss curve ≤ 1e-3 relative. The loss itself runs in tfjs (cpu backend here).
+// and a 20-step loss curve ≤ 1e-3 relative. The loss and mining run in the ONNX graph too.
 const GEN = new URL("../fixtures/train/generated/", import.meta.url);
 const genPath = (file: string) => decodeURIComponent(new URL(file, GEN).pathname);
 const MISSING = await Deno.stat(new URL("manifest.json", GEN)).then(() => false, () => true);
@@ -87,13 +87,9 @@ for (const name of ["tiny", "face-slim-320"]) {
     const cfg = getConfig(name);
     const graph = describeNetwork(cfg);
     const priors = priorsTensor(cfg);
-    const opts = { momentum: e.momentum, weightDecay: e.weightDecay, threads: 2 };
+    const opts = { momentum: e.momentum, weightDecay: e.weightDecay, negPosRatio: e.negPosRatio };
     const run = async (t: OnnxTrainer, s: number, lr: number) => {
-      const r = await t.step(batches[e.curve.schedule[s]], {
-        priors,
-        lr,
-        negPosRatio: e.negPosRatio,
-      });
+      const r = await t.step(batches[e.curve.schedule[s]], { priors, lr });
       assert.ok(r.finite, `step ${s + 1}: loss ${r.loss}`);
       return r;
     };

@@ -1,28 +1,39 @@
 /**
- * A training step as two ONNX graphs that onnxruntime runs as inference, so the convolutions
- * and their gradients run in onnxruntime's native kernels (MLAS, AVX-512 where the CPU has it)
- * instead of wasm:
- * - **forward**, training mode: `images [B, H, W, 3]` (NHWC, as the loader makes them) and the
- *   parameters in; `loc`, `logits` and each BatchNorm's batch mean and biased variance (for the
- *   running statistics) out;
- * - **backward**: `images`, the parameters, `d_loc` and `d_logits` (the loss's gradient with
- *   respect to the head outputs) in; `grad.{name}` out for every trainable parameter. It runs
- *   the forward again inside: onnxruntime-node copies every output into JS, and handing the
- *   activations over that way cost more than recomputing them (face-slim-320 at batch 16: a
- *   forward with its activations as outputs took 10× the forward alone).
+ * A whole SSD training step as one ONNX graph that onnxruntime runs as inference, so the
+ * convolutions and their gradients run in onnxruntime's native kernels (MLAS) instead of wasm.
+ * Inputs: `images [B, H, W, 3]` (NHWC, as the loader makes them), every parameter (PyTorch
+ * names and layouts), and the matcher's `loc_targets [B, P, 4]` and `labels [B, P]` (int32).
+ * Outputs: `loss`, `loc_loss`, `cls_loss`, each BatchNorm's batch mean and biased variance (for
+ * the running statistics) and `grad.{name}` for every trainable parameter. Everything stays in
+ * one run: onnxruntime-node copies each output into JS, and handing activations to JS and back
+ * cost more than the forward itself (face-slim-320 at batch 16: 10× the forward alone).
  *
- * Gradients are written out per op: a conv's input gradient is a `ConvTranspose` of the output
- * gradient, its weight gradient a `Conv` of the input with the output gradient as the filter
- * (stride and dilation swapped; for depthwise, channels as groups); BatchNorm's is the batch
- * statistics formula; ReLU's a mask of its output. Supported ops: conv (plain and depthwise,
- * any stride, padding and dilation), batchNorm, relu, relu6, add, concat, flattenHead: what
- * `tiny`, UltraFace and VGG without its pooling use. Others are refused by name.
+ * - forward in training mode (BatchNorm on batch statistics);
+ * - the MultiBox loss of `lib/loss.ts` (smooth L1, cross-entropy with hard negative mining 3:1
+ *   by `TopK`, both over max(1, positives)) and its gradient with respect to the head outputs;
+ * - gradients written out per op: a conv's input gradient is a conv of the output gradient
+ *   with the flipped kernel (stride 1) or a `ConvTranspose`; a dense conv's weight gradient one
+ *   matrix product per kernel tap, a depthwise one a product-and-sum per tap; BatchNorm's the
+ *   batch-statistics formula; ReLU's a mask of its output.
+ *
+ * Supported ops: conv (plain and depthwise, any stride, padding and dilation), batchNorm,
+ * relu, relu6, add, concat, flattenHead: what `tiny` and UltraFace use. Others (max pooling,
+ * L2 norm, hard-swish, squeeze-excitation) are refused by name ({@link onnxTrainingGap}).
  *
  * @module
  */
 import type { ConvNode, GraphNode, NetworkGraph, Ref } from "../model/graph_ir.ts";
 import { graphShapes } from "../model/graph_shapes.ts";
 import { floatValueInfo, onnx, OnnxGraphBuilder } from "../export/onnx_builder.ts";
+
+const INT32 = onnx.TensorProto.DataType.INT32;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+
+function int32ValueInfo(name: string, dims: (number | string)[]) {
+  const info = floatValueInfo(name, dims);
+  info.type!.tensorType!.elemType = INT32;
+  return info;
+}
 
 const ONNX_OPSET = 17;
 const IR_VERSION = 8;
@@ -37,13 +48,11 @@ const OPS = new Set([
   "flattenHead",
 ]);
 
-/** The two graphs of a step and the names that join them. */
+/** The step graph and the names of its parameters and BatchNorm outputs. */
 export interface TrainGraphs {
-  /** Serialized forward model. */
-  forward: Uint8Array;
-  /** Serialized backward model. */
-  backward: Uint8Array;
-  /** Trainable parameters the graphs take as inputs, with their PyTorch shapes. */
+  /** The serialized step model. */
+  step: Uint8Array;
+  /** Parameters the graph takes as inputs, with their PyTorch shapes. */
   params: { name: string; shape: number[] }[];
   /**
    * Per BatchNorm: its state-dict prefix, the forward outputs of its batch mean and biased
@@ -63,11 +72,6 @@ function encode(name: string, b: OnnxGraphBuilder, input: ValueInfo[], output: V
     graph: { name, node: b.nodes, initializer: b.initializers, input, output },
   });
   return onnx.ModelProto.encode(model).finish();
-}
-
-/** `[B, C, H, W]` of a node from its NHWC shape at batch 1. */
-function nchw(shape: number[]): (number | string)[] {
-  return shape.length === 4 ? ["B", shape[3], shape[1], shape[2]] : ["B", ...shape.slice(1)];
 }
 
 /** Why `graph` cannot train in onnxruntime (an op without a gradient here), or undefined. */
@@ -151,7 +155,11 @@ function lowerForward(
  *
  * @throws {RangeError} for an op this lowering does not support.
  */
-export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): TrainGraphs {
+export function buildTrainGraphs(
+  graph: NetworkGraph,
+  trainable?: Set<string>,
+  negPosRatio = 3,
+): TrainGraphs {
   const gap = onnxTrainingGap(graph);
   if (gap !== undefined) throw new RangeError(`Cannot train ${graph.arch} in onnxruntime: ${gap}`);
   const shapes = graphShapes(graph, 1);
@@ -171,50 +179,45 @@ export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): 
     return name;
   };
 
-  // ------------------------------------------------------------------ forward
-  const fwd = new OnnxGraphBuilder();
-  fwd.fresh("images");
-  const fwdInputs: ValueInfo[] = [images];
-  const lowered = lowerForward(fwd, graph, paramsOf(fwd, fwdInputs));
-  const output = (b: OnnxGraphBuilder, value: string, name: string) =>
-    b.node("Identity", [value], {}, { outputs: [name] });
-  const fwdOutputs: ValueInfo[] = [
-    floatValueInfo(output(fwd, lowered.names[graph.locPred], "loc"), nchw(shapes[graph.locPred])),
-    floatValueInfo(
-      output(fwd, lowered.names[graph.clsLogits], "logits"),
-      nchw(shapes[graph.clsLogits]),
-    ),
-  ];
-  const batchNorms: TrainGraphs["batchNorms"] = [];
-  graph.nodes.forEach((node, i) => {
-    if (node.op !== "batchNorm") return;
-    const stats = lowered.norm.get(node.prefix)!;
-    const c = node.channels;
-    const mean = output(fwd, stats.mean, `${node.prefix}.batch_mean`);
-    const variance = output(fwd, stats.variance, `${node.prefix}.batch_var`);
-    fwdOutputs.push(floatValueInfo(mean, [1, c, 1, 1]), floatValueInfo(variance, [1, c, 1, 1]));
-    batchNorms.push({ prefix: node.prefix, mean, variance, perImage: shapes[i][1] * shapes[i][2] });
-  });
-  const forward = encode(`${graph.arch}_train_forward`, fwd, fwdInputs, fwdOutputs);
-
-  // ------------------------------------------------------------------ backward
-  // the forward again, its activations kept inside onnxruntime (handing them to JS and back
-  // costs more than recomputing them), then the gradients
+  // the forward pass, the loss and its gradient, then the gradients of the network: one run,
+  // every activation kept inside onnxruntime (onnxruntime-node copies each output into JS;
+  // handing activations to JS and back cost more than the forward itself)
   const bwd = new OnnxGraphBuilder();
   bwd.fresh("images");
   const bwdInputs: ValueInfo[] = [images];
   const bwdOutputs: ValueInfo[] = [];
   const bparam = paramsOf(bwd, bwdInputs);
   const { names, norm } = lowerForward(bwd, graph, bparam);
-  const input = (name: string, dims: (number | string)[]) => {
-    bwd.fresh(name);
-    bwdInputs.push(floatValueInfo(name, dims));
-    return name;
+  const output = (value: string, name: string, dims: (number | string)[]) => {
+    const out = bwd.node("Identity", [value], {}, { outputs: [name] });
+    bwdOutputs.push(floatValueInfo(out, dims));
+    return out;
   };
+  const [, p, c] = shapes[graph.clsLogits];
+  bwd.fresh("loc_targets");
+  bwd.fresh("labels");
+  bwdInputs.push(floatValueInfo("loc_targets", ["B", p, 4]), int32ValueInfo("labels", ["B", p]));
+  const loss = lowerLoss(bwd, names[graph.locPred], names[graph.clsLogits], {
+    priors: p,
+    classes: c,
+    negPosRatio,
+  });
+  output(loss.loss, "loss", []);
+  output(loss.locLoss, "loc_loss", []);
+  output(loss.clsLoss, "cls_loss", []);
+  const batchNorms: TrainGraphs["batchNorms"] = [];
+  graph.nodes.forEach((node, i) => {
+    if (node.op !== "batchNorm") return;
+    const stats = norm.get(node.prefix)!;
+    const dims = [1, node.channels, 1, 1];
+    const mean = output(stats.mean, `${node.prefix}.batch_mean`, dims);
+    const variance = output(stats.variance, `${node.prefix}.batch_var`, dims);
+    batchNorms.push({ prefix: node.prefix, mean, variance, perImage: shapes[i][1] * shapes[i][2] });
+  });
   const grads = new Map<Ref, string[]>();
   const add = (ref: Ref, g: string) => grads.set(ref, [...(grads.get(ref) ?? []), g]);
-  add(graph.locPred, input("d_loc", nchw(shapes[graph.locPred])));
-  add(graph.clsLogits, input("d_logits", nchw(shapes[graph.clsLogits])));
+  add(graph.locPred, loss.dLoc);
+  add(graph.clsLogits, loss.dLogits);
   const axes = bwd.int64("const.axes_023", [3], [0, 2, 3]);
   const shape1c11 = bwd.int64("const.shape_1c11", [4], [1, -1, 1, 1]);
   const zero = bwd.scalar("const.zero", 0, []);
@@ -304,10 +307,8 @@ export function buildTrainGraphs(graph: NetworkGraph, trainable?: Set<string>): 
   if (missing.length > 0) {
     throw new RangeError(`Cannot train ${graph.arch}: no gradient reaches ${missing.join(", ")}`);
   }
-  const backward = encode(`${graph.arch}_train_backward`, bwd, bwdInputs, bwdOutputs);
   return {
-    forward,
-    backward,
+    step: encode(`${graph.arch}_train_step`, bwd, bwdInputs, bwdOutputs),
     params: [...paramInputs].map(([name, shape]) => ({ name, shape })),
     batchNorms,
   };
@@ -490,4 +491,94 @@ function depthwiseWeightGrad(
     b.node("Reshape", [joined, shape]),
     b.scalar(`const.hw${ho * wo}`, ho * wo, []),
   ]);
+}
+
+/**
+ * The MultiBox loss of `lib/loss.ts` and its gradient with respect to the head outputs, in
+ * ONNX: `loc_targets [B, P, 4]` and `labels [B, P]` (int32, 0 = background) from the matcher.
+ * Cross-entropy on the positives and, per image, the floor(ratio · positives) negatives of
+ * highest cross-entropy (at most as many as there are; among equal losses the lower index
+ * first: `TopK`'s order), smooth L1 (β = 1) on the positives' offsets, both over
+ * N = max(1, positives). The selection is a constant for the gradient, as in tfjs and PyTorch:
+ * dlogits = (softmax − onehot)·w / N, dloc = clip(loc − target, −1, 1)·[positive] / N.
+ */
+function lowerLoss(
+  b: OnnxGraphBuilder,
+  loc: string,
+  logits: string,
+  o: { priors: number; classes: number; negPosRatio: number },
+) {
+  const f = (hint: string, v: number) => b.scalar(`const.${hint}`, v, []);
+  const i64 = (hint: string, values: number[]) => b.int64(`const.${hint}`, [values.length], values);
+  const i32 = (hint: string, values: number[]) => {
+    const name = b.fresh(`const.${hint}`);
+    b.initializers.push({
+      name,
+      dims: [values.length],
+      dataType: INT32,
+      int32Data: values,
+    });
+    return name;
+  };
+  const labels = "labels";
+  const positive = b.node("Greater", [labels, i32("zero_i32", [0])]); // [B, P] bool
+  const posF = b.node("Cast", [positive], { to: FLOAT });
+  const logp = b.node("LogSoftmax", [logits], { axis: 2 }); // [B, P, C]
+  const label3 = b.node("Unsqueeze", [labels, i64("axis2_loss", [2])]); // [B, P, 1]
+  const ce = b.node("Neg", [
+    b.node("Squeeze", [
+      b.node("GatherElements", [logp, label3], { axis: 2 }),
+      i64("axis2_sq", [2]),
+    ]),
+  ]); // [B, P]
+  // mining: rank the negatives by loss (positives at −1, below every cross-entropy)
+  const negLoss = b.node("Where", [positive, f("minus_one", -1), ce]);
+  const numPos = b.node("ReduceSum", [posF, i64("axis1", [1])], { keepdims: 1 }); // [B, 1]
+  const k = b.node("Min", [
+    b.node("Floor", [b.node("Mul", [numPos, f("ratio", o.negPosRatio)])]),
+    b.node("Sub", [f("priors", o.priors), numPos]),
+  ]); // [B, 1]
+  const [, order] = topK(b, negLoss, o.priors);
+  const positions = b.node("Range", [f("range0", 0), f("rangeP", o.priors), f("range1", 1)]); // [P]
+  const updates = b.node("Expand", [
+    b.node("Unsqueeze", [positions, i64("axis0_loss", [0])]),
+    b.node("Shape", [order]),
+  ]);
+  const rank = b.node("ScatterElements", [b.node("Mul", [negLoss, f("zero", 0)]), order, updates], {
+    axis: 1,
+  }); // rank[b, order[b, j]] = j
+  const chosen = b.node("And", [b.node("Not", [positive]), b.node("Less", [rank, k])]);
+  const w = b.node("Cast", [b.node("Or", [positive, chosen])], { to: FLOAT }); // [B, P]
+  const n = b.node("Max", [b.node("ReduceSum", [posF], { keepdims: 0 }), f("one", 1)]);
+  const clsLoss = b.node("Div", [
+    b.node("ReduceSum", [b.node("Mul", [ce, w])], { keepdims: 0 }),
+    n,
+  ]);
+  const classes = i32("classes", Array.from({ length: o.classes }, (_, i) => i));
+  const oneHot = b.node("Cast", [b.node("Equal", [label3, classes])], { to: FLOAT }); // [B, P, C]
+  const w3 = b.node("Unsqueeze", [w, i64("axis2_w", [2])]);
+  const dLogits = b.node("Div", [
+    b.node("Mul", [b.node("Sub", [b.node("Exp", [logp]), oneHot]), w3]),
+    n,
+  ]);
+  // localization
+  const pos3 = b.node("Unsqueeze", [posF, i64("axis2_pos", [2])]);
+  const diff = b.node("Mul", [b.node("Sub", [loc, "loc_targets"]), pos3]);
+  const abs = b.node("Abs", [diff]);
+  const small = b.node("Min", [abs, f("one_l1", 1)]);
+  const smooth = b.node("Add", [
+    b.node("Mul", [b.node("Mul", [small, small]), f("half", 0.5)]),
+    b.node("Sub", [abs, small]),
+  ]);
+  const locLoss = b.node("Div", [b.node("ReduceSum", [smooth], { keepdims: 0 }), n]);
+  const dLoc = b.node("Div", [b.node("Clip", [diff, f("clip_lo", -1), f("clip_hi", 1)]), n]);
+  return { loss: b.node("Add", [locLoss, clsLoss]), locLoss, clsLoss, dLoc, dLogits };
+}
+
+/** `TopK` of `x [B, P]` along axis 1, all P, largest first; returns [values, indices]. */
+function topK(b: OnnxGraphBuilder, x: string, p: number): [string, string] {
+  b.node("TopK", [x, b.int64("const.topk_k", [1], [p])], { axis: 1, largest: 1, sorted: 1 }, {
+    outputs: ["topk_values", "topk_indices"],
+  });
+  return b.nodes[b.nodes.length - 1].output as [string, string];
 }

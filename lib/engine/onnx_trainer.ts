@@ -1,10 +1,9 @@
 /**
- * The SSD training step with the network in onnxruntime: the forward and backward graphs of
- * {@link buildTrainGraphs} run as two inference sessions (the backward one recomputes the
- * forward inside, so no activation crosses into JS), the MultiBox loss and its gradient
- * with respect to the head outputs come from the same tfjs code as {@link trainStep}'s
- * (matching, hard negative mining), and the SGD update (momentum, weight decay as
- * `torch.optim.SGD`) and BatchNorm's running statistics are updated on the parameters' arrays.
+ * The SSD training step in onnxruntime: the matcher (`matchTargets`, tfjs) gives each prior
+ * its target, then one run of the step graph of {@link buildTrainGraphs} does the forward pass,
+ * the MultiBox loss with hard negative mining and every gradient, and the SGD update
+ * (momentum, weight decay as `torch.optim.SGD`) and BatchNorm's running statistics are applied
+ * here to the parameters' arrays.
  *
  * The parameters live here, as Float32Arrays in PyTorch layout (a state dict); `stateDict()`
  * gives them back for a checkpoint or to load into a tfjs model.
@@ -15,18 +14,18 @@ import type * as Ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs-core";
 import { type ModelConfig, numClasses } from "../config.ts";
 import type { StateDict, TensorData } from "../io/state_dict.ts";
-import { multiboxLoss } from "../loss.ts";
 import { matchTargets } from "../match.ts";
 import type { NetworkGraph, ParamSpec } from "../model/graph_ir.ts";
 import { type Layout, tfjsShape } from "../model/params.ts";
 import type { StepBatch, StepResult } from "../train/step.ts";
-import { registerTrainingGradients } from "./gradients.ts";
 import { buildTrainGraphs, type TrainGraphs } from "./onnx_train_graph.ts";
 
 /** Options of {@link OnnxTrainer.create}. */
 export interface OnnxTrainerOptions {
   /** onnxruntime intra-op threads (default: onnxruntime's, one per core). */
   threads?: number;
+  /** Hard negatives per positive. Default 3. */
+  negPosRatio?: number;
   /** SGD momentum. Default 0.9. */
   momentum?: number;
   /** L2 weight decay added to each gradient. Default 5e-4. */
@@ -58,8 +57,7 @@ export class OnnxTrainer {
   /** L2 weight decay added to each gradient. */
   readonly weightDecay: number;
   readonly #graphs: TrainGraphs;
-  readonly #forward: Ort.InferenceSession;
-  readonly #backward: Ort.InferenceSession;
+  readonly #session: Ort.InferenceSession;
   readonly #ort: typeof Ort;
   readonly #values: StateDict;
   readonly #buffers = new Map<string, Float32Array>();
@@ -71,14 +69,14 @@ export class OnnxTrainer {
     config: ModelConfig,
     graph: NetworkGraph,
     graphs: TrainGraphs,
-    sessions: [Ort.InferenceSession, Ort.InferenceSession],
+    session: Ort.InferenceSession,
     values: StateDict,
     opts: OnnxTrainerOptions,
   ) {
     this.#ort = ort;
     this.config = config;
     this.#graphs = graphs;
-    [this.#forward, this.#backward] = sessions;
+    this.#session = session;
     this.#values = values;
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 5e-4;
@@ -100,13 +98,11 @@ export class OnnxTrainer {
     stateDict: StateDict,
     opts: OnnxTrainerOptions = {},
   ): Promise<OnnxTrainer> {
-    const graphs = buildTrainGraphs(graph, opts.trainable);
-    await registerTrainingGradients(); // the loss's gradient runs in tfjs
+    const graphs = buildTrainGraphs(graph, opts.trainable, opts.negPosRatio ?? 3);
     const ort: typeof Ort = await import("onnxruntime-node");
-    const options = opts.threads ? { intraOpNumThreads: opts.threads } : {};
-    const sessions = await Promise.all(
-      [graphs.forward, graphs.backward].map((bytes) => ort.InferenceSession.create(bytes, options)),
-    ) as [Ort.InferenceSession, Ort.InferenceSession];
+    const session = await ort.InferenceSession.create(graphs.step, {
+      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    });
     const values: StateDict = new Map();
     for (const [name, t] of stateDict) {
       values.set(name, { ...t, shape: [...t.shape], data: t.data.slice() } as TensorData);
@@ -114,13 +110,13 @@ export class OnnxTrainer {
     for (const { name } of graphs.params) {
       const t = values.get(name);
       if (t === undefined || t.dtype !== "float32") {
-        await Promise.all(sessions.map((s) => s.release()));
+        await session.release();
         throw new RangeError(
           `Cannot train in onnxruntime: the state dict has no float32 "${name}"`,
         );
       }
     }
-    return new OnnxTrainer(ort, config, graph, graphs, sessions, values, opts);
+    return new OnnxTrainer(ort, config, graph, graphs, session, values, opts);
   }
 
   /** The parameters and running statistics as they are now (copies). */
@@ -172,7 +168,7 @@ export class OnnxTrainer {
    * Forward, loss and backward on `batch` in training mode. BatchNorm's running statistics
    * move (as a PyTorch forward in training mode moves them); the weights do not.
    */
-  async gradients(batch: StepBatch, priors: tf.Tensor2D, negPosRatio = 3): Promise<OnnxGradients> {
+  async gradients(batch: StepBatch, priors: tf.Tensor2D): Promise<OnnxGradients> {
     const cfg = this.config;
     const [h, w] = cfg.imageSize;
     const b = batch.boxes.length;
@@ -182,57 +178,42 @@ export class OnnxTrainer {
           `got ${batch.images.length} values and ${batch.labels.length} label lists`,
       );
     }
-    const feeds: Record<string, Ort.Tensor> = {
-      images: new this.#ort.Tensor("float32", batch.images, [b, h, w, 3]),
-    };
-    for (const name of this.#forward.inputNames) {
-      if (name !== "images") feeds[name] = this.#tensor(name);
-    }
-    const out = await this.#forward.run(feeds);
-    this.#updateRunningStats(out, b);
-
     const targets = matchTargets(
       priors,
       batch.boxes.map((boxes, i) => ({ boxes, labels: batch.labels[i] })),
       { variances: cfg.variances, numClasses: numClasses(cfg) },
     );
-    const c = numClasses(cfg);
     const p = priors.shape[0];
-    const loc = tf.tensor3d(out.loc.data as Float32Array, [b, p, 4]);
-    const logits = tf.tensor3d(out.logits.data as Float32Array, [b, p, c]);
-    let parts: tf.Scalar[] = [];
-    let value: tf.Scalar | undefined;
-    let dOut: tf.Tensor[] = [];
-    let numbers: number[];
+    let locTargets: Float32Array, labels: Int32Array;
     try {
-      ({ value, grads: dOut } = tf.valueAndGrads((l: tf.Tensor, g: tf.Tensor) => {
-        const terms = multiboxLoss(
-          { locPred: l as tf.Tensor3D, clsLogits: g as tf.Tensor3D },
-          targets,
-          { negPosRatio },
-        );
-        parts = [tf.keep(terms.locLoss), tf.keep(terms.clsLoss)];
-        return terms.loss;
-      })([loc, logits]));
-      numbers = await Promise.all([value, ...parts].map(async (t) => (await t.data())[0]));
-      const bfeeds: Record<string, Ort.Tensor> = {
-        d_loc: new this.#ort.Tensor("float32", dOut[0].dataSync() as Float32Array, [b, p, 4]),
-        d_logits: new this.#ort.Tensor("float32", dOut[1].dataSync() as Float32Array, [b, p, c]),
-      };
-      for (const name of this.#backward.inputNames) {
-        if (!(name in bfeeds)) bfeeds[name] = feeds[name] ?? this.#tensor(name);
-      }
-      const res = await this.#backward.run(bfeeds);
-      const grads = new Map<string, Float32Array>();
-      for (const name of this.#backward.outputNames) {
-        grads.set(name.slice("grad.".length), res[name].data as Float32Array);
-      }
-      const [loss, locLoss, clsLoss] = numbers;
-      return { loss, locLoss, clsLoss, numPositives: targets.numPositives, grads };
+      locTargets = targets.locTargets.dataSync() as Float32Array;
+      labels = targets.clsTargets.dataSync() as Int32Array;
     } finally {
-      tf.dispose([loc, logits, targets.locTargets, targets.clsTargets, ...parts, ...dOut]);
-      value?.dispose();
+      tf.dispose([targets.locTargets, targets.clsTargets]);
     }
+    const Tensor = this.#ort.Tensor;
+    const feeds: Record<string, Ort.Tensor> = {
+      images: new Tensor("float32", batch.images, [b, h, w, 3]),
+      loc_targets: new Tensor("float32", locTargets, [b, p, 4]),
+      labels: new Tensor("int32", labels, [b, p]),
+    };
+    for (const name of this.#session.inputNames) {
+      if (!(name in feeds)) feeds[name] = this.#tensor(name);
+    }
+    const out = await this.#session.run(feeds);
+    this.#updateRunningStats(out, b);
+    const grads = new Map<string, Float32Array>();
+    for (const name of this.#session.outputNames) {
+      if (name.startsWith("grad.")) grads.set(name.slice(5), out[name].data as Float32Array);
+    }
+    const scalar = (name: string) => (out[name].data as Float32Array)[0];
+    return {
+      loss: scalar("loss"),
+      locLoss: scalar("loc_loss"),
+      clsLoss: scalar("cls_loss"),
+      numPositives: targets.numPositives,
+      grads,
+    };
   }
 
   /** PyTorch's update: running ← (1 − m)·running + m·batch (the variance unbiased); count + 1. */
@@ -265,9 +246,9 @@ export class OnnxTrainer {
    */
   async step(
     batch: StepBatch,
-    ctx: { priors: tf.Tensor2D; lr: number; negPosRatio?: number },
+    ctx: { priors: tf.Tensor2D; lr: number },
   ): Promise<StepResult> {
-    const r = await this.gradients(batch, ctx.priors, ctx.negPosRatio);
+    const r = await this.gradients(batch, ctx.priors);
     let sq = 0;
     for (const g of r.grads.values()) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
     const gradNorm = Math.sqrt(sq);
@@ -295,9 +276,9 @@ export class OnnxTrainer {
     }
   }
 
-  /** Releases both onnxruntime sessions. */
+  /** Releases the onnxruntime session. */
   async dispose(): Promise<void> {
-    await Promise.all([this.#forward.release(), this.#backward.release()]);
+    await this.#session.release();
   }
 }
 
