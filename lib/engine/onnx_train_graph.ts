@@ -231,8 +231,16 @@ export function buildTrainGraphs(
     const sum = bwd.node("ReduceSum", [perImage, axes], { keepdims: 0 }); // [C]
     return bwd.node("Mul", [sum, bwd.scalar(`const.hw${hw}`, hw, [])]);
   };
-  const meanAxes = (x: string) =>
-    bwd.node("ReduceMean", [bwd.node("GlobalAveragePool", [x])], { axes: [0], keepdims: 1 });
+  // Σ (as [C]) and mean (as [1, C, 1, 1]) over B, H, W from one pass over x
+  const channelStats = (x: string, hw: number) => {
+    const perImage = bwd.node("GlobalAveragePool", [x]); // [B, C, 1, 1]: Σ_HW / (H·W)
+    const sum = bwd.node("Mul", [
+      bwd.node("ReduceSum", [perImage, axes], { keepdims: 0 }),
+      bwd.scalar(`const.hw${hw}`, hw, []),
+    ]);
+    const mean = bwd.node("ReduceMean", [perImage], { axes: [0], keepdims: 1 });
+    return { sum, mean };
+  };
   for (let i = graph.nodes.length - 1; i >= 1; i--) {
     const parts = grads.get(i);
     if (parts === undefined) continue;
@@ -278,16 +286,20 @@ export function buildTrainGraphs(
         break;
       }
       case "batchNorm": {
+        // dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂)), means over B, H, W; dβ = Σ g, dγ = Σ g·x̂
         const { xhat, inv } = norm.get(node.prefix)!;
         const [wName, bName] = [`${node.prefix}.weight`, `${node.prefix}.bias`];
         const hw = shapes[i][1] * shapes[i][2];
-        if (wanted.has(bName)) gradOut(bName, sumAxes(g, hw));
-        if (wanted.has(wName)) gradOut(wName, sumAxes(bwd.node("Mul", [g, xhat]), hw));
+        const g1 = channelStats(g, hw);
+        const g2 = channelStats(bwd.node("Mul", [g, xhat]), hw);
+        if (wanted.has(bName)) gradOut(bName, g1.sum);
+        if (wanted.has(wName)) gradOut(wName, g2.sum);
         const gamma = bwd.node("Reshape", [bparam(wName), shape1c11]);
-        const dxhat = bwd.node("Mul", [g, gamma]);
-        const centred = bwd.node("Sub", [dxhat, meanAxes(dxhat)]);
-        const along = bwd.node("Mul", [xhat, meanAxes(bwd.node("Mul", [dxhat, xhat]))]);
-        add(node.input, bwd.node("Mul", [inv, bwd.node("Sub", [centred, along])]));
+        const centred = bwd.node("Sub", [
+          bwd.node("Sub", [g, g1.mean]),
+          bwd.node("Mul", [xhat, g2.mean]),
+        ]);
+        add(node.input, bwd.node("Mul", [centred, bwd.node("Mul", [gamma, inv])]));
         break;
       }
       case "conv":
