@@ -3,11 +3,18 @@ import { getConfig } from "../lib/config.ts";
 import { OnnxTrainer } from "../lib/engine/onnx_trainer.ts";
 import { buildTrainGraphs } from "../lib/engine/onnx_train_graph.ts";
 import { readSafetensors } from "../lib/io/safetensors.ts";
-import type { StateDict } from "../lib/io/state_dict.ts";
+import {
+  compareStateDicts,
+  type Expected,
+  genPath,
+  MISSING,
+  readBatches,
+  relErr,
+  type StepRecord,
+} from "./train_fixtures.ts";
 import { describeNetwork } from "../lib/model/network.ts";
 import { priorsTensor } from "../lib/priors.ts";
-import type { StepBatch } from "../lib/train/step.ts";
-import { maxDiff, useBackend } from "./model_helpers.ts";
+import { useBackend } from "./model_helpers.ts";
 
 // The onnxruntime training step (lib/engine/onnx_trainer.ts) against PyTorch, with the fixtures
 // of tests/train_parity_test.ts (fixtures/train/make_train_fixtures.py: the same initial
@@ -15,63 +22,12 @@ import { maxDiff, useBackend } from "./model_helpers.ts";
 // and weight decay 5e-4, BatchNorm in training mode) and its tolerances: step 1's loss ≤ 1e-4
 // relative, every state-dict tensor after step 1 ≤ 1e-4 of max(1, |torch|), the counters exact,
 // and a 20-step loss curve ≤ 1e-3 relative. The loss and mining run in the ONNX graph too.
-const GEN = new URL("../fixtures/train/generated/", import.meta.url);
-const genPath = (file: string) => decodeURIComponent(new URL(file, GEN).pathname);
-const MISSING = await Deno.stat(new URL("manifest.json", GEN)).then(() => false, () => true);
 if (MISSING) {
   console.warn(
     "skipping the onnxruntime training parity tests: fixtures/train/generated/ is missing; make " +
       "it with /usr/bin/python3 fixtures/train/make_train_fixtures.py (needs python3-torchvision)",
   );
 }
-
-interface StepRecord {
-  loss: number;
-  locLoss: number;
-  clsLoss: number;
-  numPositives: number;
-}
-
-interface Expected {
-  batchSize: number;
-  numBatches: number;
-  momentum: number;
-  weightDecay: number;
-  negPosRatio: number;
-  step1: StepRecord & { lr: number };
-  curve: { lr: number; schedule: number[]; steps: StepRecord[] };
-}
-
-async function readBatches(model: string, e: Expected): Promise<StepBatch[]> {
-  const { tensors } = await readSafetensors(genPath(`${model}_batches.safetensors`));
-  const get = (name: string) => tensors.get(name)!.data;
-  return Array.from({ length: e.numBatches }, (_, k) => {
-    const idx = Array.from({ length: e.batchSize }, (_, i) => i);
-    return {
-      images: get(`batch${k}.images`) as Float32Array,
-      boxes: idx.map((i) => get(`batch${k}.boxes.${i}`) as Float32Array),
-      labels: idx.map((i) => get(`batch${k}.labels.${i}`) as Int32Array),
-    };
-  });
-}
-
-function worstDiff(ours: StateDict, torch: StateDict): { rel: number; name: string } {
-  assert.deepEqual([...ours.keys()].sort(), [...torch.keys()].sort());
-  let worst = { rel: 0, name: "" };
-  for (const [name, t] of torch) {
-    const o = ours.get(name)!;
-    assert.deepEqual(o.shape, t.shape, name);
-    if (t.dtype === "int64") {
-      assert.deepEqual([...o.data], [...t.data], name);
-      continue;
-    }
-    const { rel } = maxDiff(o.data as Float32Array, t.data as Float32Array);
-    if (rel > worst.rel) worst = { rel, name };
-  }
-  return worst;
-}
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 for (const name of ["tiny", "face-slim-320"]) {
   Deno.test({
@@ -96,7 +52,7 @@ for (const name of ["tiny", "face-slim-320"]) {
     try {
       let trainer = await OnnxTrainer.create(graph, cfg, init, opts);
       const first = await run(trainer, 0, e.step1.lr);
-      const weights = worstDiff(trainer.stateDict(), step1);
+      const weights = compareStateDicts(trainer.stateDict(), step1);
       await trainer.dispose();
       const loss1 = Math.max(
         relErr(first.loss, e.step1.loss),

@@ -3,12 +3,20 @@ import * as tf from "@tensorflow/tfjs-core";
 import { getConfig } from "../lib/config.ts";
 import { registerTrainingGradients } from "../lib/engine/gradients.ts";
 import { readSafetensors } from "../lib/io/safetensors.ts";
-import type { StateDict } from "../lib/io/state_dict.ts";
+import {
+  compareStateDicts,
+  type Expected,
+  genPath,
+  MISSING,
+  readBatches,
+  relErr,
+  type StepRecord,
+} from "./train_fixtures.ts";
 import { buildModel } from "../lib/model/ssd.ts";
 import { priorsTensor } from "../lib/priors.ts";
 import { Sgd } from "../lib/train/sgd.ts";
-import { type StepBatch, trainStep } from "../lib/train/step.ts";
-import { maxDiff, useBackend } from "./model_helpers.ts";
+import { trainStep } from "../lib/train/step.ts";
+import { useBackend } from "./model_helpers.ts";
 
 // trainStep + Sgd against PyTorch: the same initial weights, batches and priors, torchvision's
 // SSDMatcher and SSD.compute_loss, torch.optim.SGD(momentum 0.9, weight decay 5e-4), BatchNorm
@@ -23,71 +31,12 @@ import { maxDiff, useBackend } from "./model_helpers.ts";
 // backend runs tiny only, and the first 5 steps of its curve (steps 2–5 already check the
 // momentum); wasm runs everything (5–15 s per model). Set TRAIN_PARITY_LOG=1 to print the
 // measured differences.
-const GEN = new URL("../fixtures/train/generated/", import.meta.url);
-const genPath = (file: string) => decodeURIComponent(new URL(file, GEN).pathname);
-
-const MISSING = await Deno.stat(new URL("manifest.json", GEN)).then(() => false, () => true);
 if (MISSING) {
   console.warn(
     "skipping the training parity tests: fixtures/train/generated/ is missing; make it with " +
       "/usr/bin/python3 fixtures/train/make_train_fixtures.py (needs python3-torchvision)",
   );
 }
-
-interface StepRecord {
-  loss: number;
-  locLoss: number;
-  clsLoss: number;
-  numPositives: number;
-}
-
-interface Expected {
-  batchSize: number;
-  numBatches: number;
-  momentum: number;
-  weightDecay: number;
-  negPosRatio: number;
-  step1: StepRecord & { lr: number };
-  curve: { lr: number; schedule: number[]; steps: StepRecord[] };
-}
-
-/** The fixture's batches as trainStep takes them. */
-async function readBatches(model: string, e: Expected): Promise<StepBatch[]> {
-  const { tensors } = await readSafetensors(genPath(`${model}_batches.safetensors`));
-  const get = (name: string) => {
-    const t = tensors.get(name);
-    assert.ok(t, `${model}_batches.safetensors has no ${name}`);
-    return t.data;
-  };
-  return Array.from({ length: e.numBatches }, (_, k) => {
-    const images = get(`batch${k}.images`) as Float32Array;
-    const idx = Array.from({ length: e.batchSize }, (_, i) => i);
-    return {
-      images,
-      boxes: idx.map((i) => get(`batch${k}.boxes.${i}`) as Float32Array),
-      labels: idx.map((i) => get(`batch${k}.labels.${i}`) as Int32Array),
-    };
-  });
-}
-
-/** Worst max |a − b| / max(1, |b|) over every float tensor; counters must be equal. */
-function compareStateDicts(ours: StateDict, torch: StateDict): { rel: number; name: string } {
-  assert.deepEqual([...ours.keys()].sort(), [...torch.keys()].sort());
-  let worst = { rel: 0, name: "" };
-  for (const [name, t] of torch) {
-    const o = ours.get(name)!;
-    assert.deepEqual(o.shape, t.shape, name);
-    if (t.dtype === "int64") {
-      assert.deepEqual([...o.data], [...t.data], name);
-      continue;
-    }
-    const { rel } = maxDiff(o.data as Float32Array, t.data as Float32Array);
-    if (rel > worst.rel) worst = { rel, name };
-  }
-  return worst;
-}
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 const CASES: { model: string; backend: "cpu" | "wasm"; steps: number }[] = [
   { model: "tiny", backend: "cpu", steps: 5 },

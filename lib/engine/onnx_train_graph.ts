@@ -410,6 +410,42 @@ function convBackward(
 }
 
 /**
+ * The k² strided windows of a conv's input, one per kernel tap (a, e), in tap order:
+ * `padded[:, y·s + a·d, x·s + e·d]` over the output's Ho×Wo positions, sliced on `axes`
+ * (the spatial axes of the layout `padded` is in).
+ */
+function tapWindows(
+  b: OnnxGraphBuilder,
+  node: ConvNode,
+  padded: string,
+  outShape: number[],
+  axes: [number, number],
+): string[] {
+  const { kernel: k, stride: s, dilation: d } = node;
+  const [, ho, wo] = outShape;
+  const windows: string[] = [];
+  for (let a = 0; a < k; a++) {
+    for (let e = 0; e < k; e++) {
+      const start = [a * d, e * d];
+      const end = [start[0] + (ho - 1) * s + 1, start[1] + (wo - 1) * s + 1];
+      windows.push(b.node("Slice", [
+        padded,
+        b.int64(`const.start_${start}`, [2], start),
+        b.int64(`const.end_${end}`, [2], end),
+        b.int64(`const.axes${axes.join("")}`, [2], axes),
+        b.int64(`const.steps${s}`, [2], [s, s]),
+      ]));
+    }
+  }
+  return windows;
+}
+
+/** x zero-padded by `p` on both spatial sides (NCHW). */
+function padSpatial(b: OnnxGraphBuilder, x: string, p: number): string {
+  return p === 0 ? x : b.node("Pad", [x, b.int64(`const.pad${p}`, [8], [0, 0, p, p, 0, 0, p, p])]);
+}
+
+/**
  * dW[o, i, a, e] = Σ_b,y,x dy[b, o, y, x] · xpad[b, i, y·s + a·d, x·s + e·d]: per tap (a, e)
  * one matrix product `dy [Cout, B·Ho·Wo] × window [B·Ho·Wo, Cin]` of a strided slice of the
  * padded input in NHWC (a conv of x with dy as a Ho×Wo filter computes the same, but as a
@@ -422,36 +458,18 @@ function denseWeightGrad(
   dy: string,
   outShape: number[],
 ): string {
-  const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin, outChannels: cout } =
-    node;
-  const [, ho, wo] = outShape;
+  const { kernel: k, padding: p, inChannels: cin, outChannels: cout } = node;
   const dyMat = b.node("Reshape", [
     b.node("Transpose", [dy], { perm: [1, 0, 2, 3] }),
     b.int64(`const.rows_${cout}`, [2], [cout, -1]),
   ]); // [Cout, B·Ho·Wo]
-  const padded = p === 0
-    ? x
-    : b.node("Pad", [x, b.int64(`const.pad${p}`, [8], [0, 0, p, p, 0, 0, p, p])]);
-  const xhwc = b.node("Transpose", [padded], { perm: [0, 2, 3, 1] }); // [B, Hp, Wp, Cin]
+  const xhwc = b.node("Transpose", [padSpatial(b, x, p)], { perm: [0, 2, 3, 1] }); // [B, Hp, Wp, Cin]
   const windowShape = b.int64(`const.cols_${cin}`, [2], [-1, cin]);
-  const taps: string[] = [];
-  for (let a = 0; a < k; a++) {
-    for (let e = 0; e < k; e++) {
-      const start = [a * d, e * d];
-      const end = [start[0] + (ho - 1) * s + 1, start[1] + (wo - 1) * s + 1];
-      const window = b.node("Slice", [
-        xhwc,
-        b.int64(`const.start_${start}`, [2], start),
-        b.int64(`const.end_${end}`, [2], end),
-        b.int64("const.axes12", [2], [1, 2]),
-        b.int64(`const.steps${s}`, [2], [s, s]),
-      ]); // [B, Ho, Wo, Cin]
-      const product = b.node("MatMul", [dyMat, b.node("Reshape", [window, windowShape])]);
-      taps.push(
-        k === 1 ? product : b.node("Unsqueeze", [product, b.int64("const.axis2", [1], [2])]),
-      );
-    }
-  }
+  const taps = tapWindows(b, node, xhwc, outShape, [1, 2]).map((window) => {
+    // window [B, Ho, Wo, Cin] → dW[:, :, a, e] = dy [Cout, B·Ho·Wo] × window [B·Ho·Wo, Cin]
+    const product = b.node("MatMul", [dyMat, b.node("Reshape", [window, windowShape])]);
+    return k === 1 ? product : b.node("Unsqueeze", [product, b.int64("const.axis2", [1], [2])]);
+  });
   const joined = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: 2 }); // [Cout, Cin, k²]
   return b.node("Reshape", [
     joined,
@@ -471,32 +489,14 @@ function depthwiseWeightGrad(
   dy: string,
   outShape: number[],
 ): string {
-  const { kernel: k, stride: s, padding: p, dilation: d, outChannels: c } = node;
+  const { kernel: k, padding: p, outChannels: c } = node;
   const [, ho, wo] = outShape;
-  const xpad = p === 0
-    ? x
-    : b.node("Pad", [x, b.int64(`const.pad${p}`, [8], [0, 0, p, p, 0, 0, p, p])]);
-  const axes = b.int64("const.axes23", [2], [2, 3]);
-  const steps = b.int64(`const.steps${s}`, [2], [s, s]);
   const batchAxis = b.int64("const.axis0", [1], [0]);
-  const taps: string[] = [];
-  for (let a = 0; a < k; a++) {
-    for (let e = 0; e < k; e++) {
-      const start = [a * d, e * d];
-      const window = b.node("Slice", [
-        xpad,
-        b.int64(`const.start_${start}`, [2], start),
-        b.int64(`const.end_${start}_${ho}_${wo}_${s}`, [2], [
-          start[0] + (ho - 1) * s + 1,
-          start[1] + (wo - 1) * s + 1,
-        ]),
-        axes,
-        steps,
-      ]); // [B, C, Ho, Wo]
-      const perImage = b.node("GlobalAveragePool", [b.node("Mul", [window, dy])]); // [B, C, 1, 1]
-      taps.push(b.node("ReduceSum", [perImage, batchAxis], { keepdims: 0 })); // [C, 1, 1]
-    }
-  }
+  const taps = tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]).map((window) => {
+    // window [B, C, Ho, Wo] → dW[c, 0, a, e] = Σ_b,y,x window · dy
+    const perImage = b.node("GlobalAveragePool", [b.node("Mul", [window, dy])]); // [B, C, 1, 1]
+    return b.node("ReduceSum", [perImage, batchAxis], { keepdims: 0 }); // [C, 1, 1]
+  });
   const joined = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: 1 }); // [C, k², 1]
   const shape = b.int64(`const.dw_shape_${c}_${k}`, [4], [c, 1, k, k]);
   return b.node("Mul", [

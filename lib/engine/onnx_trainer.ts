@@ -17,7 +17,7 @@ import type { StateDict, TensorData } from "../io/state_dict.ts";
 import { matchTargets } from "../match.ts";
 import type { NetworkGraph, ParamSpec } from "../model/graph_ir.ts";
 import { type Layout, tfjsShape } from "../model/params.ts";
-import type { StepBatch, StepResult } from "../train/step.ts";
+import { checkStepBatch, type StepBatch, type StepResult } from "../train/step.ts";
 import { buildTrainGraphs, type TrainGraphs } from "./onnx_train_graph.ts";
 
 /** Options of {@link OnnxTrainer.create}. */
@@ -138,7 +138,7 @@ export class OnnxTrainer {
       const { torchShape, layout } = this.#spec.get(name)!;
       out.set(name, {
         shape: tfjsShape(torchShape, layout),
-        data: toTfjs(buf, torchShape, layout),
+        data: relayout(buf, torchShape, layout, "tfjs"),
       });
     }
     return out;
@@ -155,7 +155,7 @@ export class OnnxTrainer {
           `Cannot restore SGD state: buffer of ${name} has shape [${s.shape}], the parameter [${expected}]`,
         );
       }
-      this.#buffers.set(name, toTorch(s.data, spec.torchShape, spec.layout));
+      this.#buffers.set(name, relayout(s.data, spec.torchShape, spec.layout, "torch"));
     }
   }
 
@@ -171,13 +171,7 @@ export class OnnxTrainer {
   async gradients(batch: StepBatch, priors: tf.Tensor2D): Promise<OnnxGradients> {
     const cfg = this.config;
     const [h, w] = cfg.imageSize;
-    const b = batch.boxes.length;
-    if (batch.images.length !== b * h * w * 3 || batch.labels.length !== b) {
-      throw new TypeError(
-        `Cannot train ${cfg.name}: expected ${b} images of ${h}×${w}×3 and ${b} label lists, ` +
-          `got ${batch.images.length} values and ${batch.labels.length} label lists`,
-      );
-    }
+    const b = checkStepBatch(cfg, batch);
     const targets = matchTargets(
       priors,
       batch.boxes.map((boxes, i) => ({ boxes, labels: batch.labels[i] })),
@@ -282,37 +276,27 @@ export class OnnxTrainer {
   }
 }
 
-/** A PyTorch-layout array in the tfjs variable's layout (conv OIHW → HWIO, depthwise → [kH, kW, C, 1]). */
-function toTfjs(data: Float32Array, torchShape: number[], layout: Layout): Float32Array {
+/**
+ * Moves a conv weight (or a buffer of its shape) between PyTorch's layout and the tfjs
+ * variable's: conv OIHW ↔ HWIO, depthwise `[C, 1, kH, kW]` ↔ `[kH, kW, C, 1]`.
+ */
+function relayout(
+  data: Float32Array,
+  torchShape: number[],
+  layout: Layout,
+  to: "tfjs" | "torch",
+): Float32Array {
   if (layout === "plain") return data.slice();
-  const [o, i, kh, kw] = torchShape; // depthwise: i = 1, and HWIO with I = C, O = 1 is [kH, kW, C, 1]
+  const [o, i, kh, kw] = torchShape; // depthwise: i = 1, and [kH, kW, C, 1] is HWIO with I = C, O = 1
   const out = new Float32Array(data.length);
   for (let a = 0; a < o; a++) {
     for (let b = 0; b < i; b++) {
       for (let y = 0; y < kh; y++) {
         for (let x = 0; x < kw; x++) {
-          const src = ((a * i + b) * kh + y) * kw + x;
-          out[layout === "conv" ? ((y * kw + x) * i + b) * o + a : (y * kw + x) * o + a] =
-            data[src];
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** The inverse of {@link toTfjs}. */
-function toTorch(data: Float32Array, torchShape: number[], layout: Layout): Float32Array {
-  if (layout === "plain") return data.slice();
-  const [o, i, kh, kw] = torchShape;
-  const out = new Float32Array(data.length);
-  for (let a = 0; a < o; a++) {
-    for (let b = 0; b < i; b++) {
-      for (let y = 0; y < kh; y++) {
-        for (let x = 0; x < kw; x++) {
-          const dst = ((a * i + b) * kh + y) * kw + x;
-          out[dst] =
-            data[layout === "conv" ? ((y * kw + x) * i + b) * o + a : (y * kw + x) * o + a];
+          const torch = ((a * i + b) * kh + y) * kw + x;
+          const tfjs = layout === "conv" ? ((y * kw + x) * i + b) * o + a : (y * kw + x) * o + a;
+          if (to === "tfjs") out[tfjs] = data[torch];
+          else out[torch] = data[tfjs];
         }
       }
     }

@@ -40,7 +40,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { numClasses } from "../config.ts";
+import { type ModelConfig, numClasses } from "../config.ts";
 import { matchTargets } from "../match.ts";
 import { multiboxLoss } from "../loss.ts";
 import type { SsdModel } from "../model/ssd.ts";
@@ -82,6 +82,24 @@ export interface StepResult {
 }
 
 /**
+ * The batch size of `batch`, after checking its images fill B × H × W × 3 of the model's input
+ * and it has one label list per image.
+ *
+ * @throws {TypeError} when they do not.
+ */
+export function checkStepBatch(cfg: ModelConfig, batch: StepBatch): number {
+  const [h, w] = cfg.imageSize;
+  const b = batch.boxes.length;
+  if (batch.images.length !== b * h * w * 3 || batch.labels.length !== b) {
+    throw new TypeError(
+      `Cannot train ${cfg.name}: expected ${b} images of ${h}×${w}×3 and ${b} label lists, ` +
+        `got ${batch.images.length} values and ${batch.labels.length} label lists`,
+    );
+  }
+  return b;
+}
+
+/**
  * Runs one step on `batch` and updates the optimizer's parameters (those of `model.params` it
  * holds; the others, frozen, get no gradient).
  */
@@ -92,13 +110,7 @@ export async function trainStep(
 ): Promise<StepResult> {
   const cfg = model.config;
   const [h, w] = cfg.imageSize;
-  const b = batch.boxes.length;
-  if (batch.images.length !== b * h * w * 3 || batch.labels.length !== b) {
-    throw new TypeError(
-      `Cannot train ${cfg.name}: expected ${b} images of ${h}×${w}×3 and ${b} label lists, ` +
-        `got ${batch.images.length} values and ${batch.labels.length} label lists`,
-    );
-  }
+  const b = checkStepBatch(cfg, batch);
   const targets = matchTargets(
     ctx.priors,
     batch.boxes.map((boxes, i) => ({ boxes, labels: batch.labels[i] })),
