@@ -13,8 +13,9 @@ import {
   type StepRecord,
 } from "./train_fixtures.ts";
 import { describeNetwork } from "../lib/model/network.ts";
+import { buildModel } from "../lib/model/ssd.ts";
 import { priorsTensor } from "../lib/priors.ts";
-import { useBackend } from "./model_helpers.ts";
+import { maxDiff, useBackend } from "./model_helpers.ts";
 
 // The onnxruntime training step (lib/engine/onnx_trainer.ts) against PyTorch, with the fixtures
 // of tests/train_parity_test.ts (fixtures/train/make_train_fixtures.py: the same initial
@@ -89,4 +90,36 @@ Deno.test("buildTrainGraphs() refuses an op it has no gradient for, by name", ()
     () => buildTrainGraphs(describeNetwork(getConfig("ssdlite320"))),
     /Cannot train mobilenet_v3_large in onnxruntime: its graph has a (hardSwish|globalAvgPool|hardSigmoid|mul|relu6) node/,
   );
+});
+
+Deno.test("OnnxTrainer with a frozen backbone: only the others get gradients, and the same ones", async () => {
+  await useBackend("cpu");
+  const cfg = getConfig("tiny");
+  const model = buildModel(cfg, { seed: 3 });
+  const priors = priorsTensor(cfg);
+  const heads = new Set([...model.params.keys()].filter((n) => !n.startsWith("backbone.")));
+  const batch = {
+    images: new Float32Array(2 * 160 * 160 * 3).map((_, i) => Math.sin(i) * 0.5),
+    boxes: [Float32Array.of(0.1, 0.2, 0.5, 0.6), Float32Array.of(0.4, 0.4, 0.9, 0.8)],
+    labels: [Int32Array.of(1), Int32Array.of(3)],
+  };
+  const full = await OnnxTrainer.create(model.graph, cfg, model.stateDict());
+  const frozen = await OnnxTrainer.create(model.graph, cfg, model.stateDict(), {
+    trainable: heads,
+  });
+  try {
+    const a = await full.gradients(batch, priors);
+    const b = await frozen.gradients(batch, priors);
+    assert.deepEqual([...b.grads.keys()].sort(), [...heads].sort());
+    assert.equal(b.loss, a.loss);
+    for (const [name, g] of b.grads) {
+      const { abs } = maxDiff(g, a.grads.get(name)!);
+      assert.ok(abs <= 1e-6, `${name}: ${abs}`);
+    }
+  } finally {
+    await full.dispose();
+    await frozen.dispose();
+    priors.dispose();
+    model.dispose();
+  }
 });

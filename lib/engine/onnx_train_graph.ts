@@ -74,6 +74,25 @@ function encode(name: string, b: OnnxGraphBuilder, input: ValueInfo[], output: V
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** `make()` on the first call, its value on every later one. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+/** The refs a node reads. */
+function nodeInputs(node: GraphNode): Ref[] {
+  if ("inputs" in node) return node.inputs;
+  return "input" in node ? [node.input] : [];
+}
+
+/** The parameter names a supported node owns. */
+function nodeParams(node: GraphNode): string[] {
+  if (node.op === "conv") return node.bias ? [node.weight, node.bias] : [node.weight];
+  if (node.op === "batchNorm") return [`${node.prefix}.weight`, `${node.prefix}.bias`];
+  return [];
+}
+
 /** Why `graph` cannot train in onnxruntime (an op without a gradient here), or undefined. */
 export function onnxTrainingGap(graph: NetworkGraph): string | undefined {
   const node = graph.nodes.find((n) => !OPS.has(n.op));
@@ -214,13 +233,24 @@ export function buildTrainGraphs(
     const variance = output(stats.variance, `${node.prefix}.batch_var`, dims);
     batchNorms.push({ prefix: node.prefix, mean, variance, perImage: shapes[i][1] * shapes[i][2] });
   });
+  // a node needs its output's gradient only when a parameter to train is at or before it
+  // (with a frozen backbone the backward pass stops at its end)
+  const needed = graph.nodes.map(() => false);
+  graph.nodes.forEach((node, i) => {
+    needed[i] = nodeParams(node).some((n) => wanted.has(n)) ||
+      nodeInputs(node).some((r) => needed[r]);
+  });
   const grads = new Map<Ref, string[]>();
-  const add = (ref: Ref, g: string) => grads.set(ref, [...(grads.get(ref) ?? []), g]);
-  add(graph.locPred, loss.dLoc);
-  add(graph.clsLogits, loss.dLogits);
-  const axes = bwd.int64("const.axes_023", [3], [0, 2, 3]);
-  const shape1c11 = bwd.int64("const.shape_1c11", [4], [1, -1, 1, 1]);
-  const zero = bwd.scalar("const.zero", 0, []);
+  // adds a gradient contribution to `ref`, built only when `ref` needs it
+  const add = (ref: Ref, make: () => string) => {
+    if (needed[ref]) grads.set(ref, [...(grads.get(ref) ?? []), make()]);
+  };
+  add(graph.locPred, () => loss.dLoc);
+  add(graph.clsLogits, () => loss.dLogits);
+  // shared constants, added on first use (onnxruntime warns of unused initializers)
+  const axes = once(() => bwd.int64("const.axes_023", [3], [0, 2, 3]));
+  const shape1c11 = once(() => bwd.int64("const.shape_1c11", [4], [1, -1, 1, 1]));
+  const zero = once(() => bwd.scalar("const.zero", 0, []));
   const gradOut = (name: string, value: string) => {
     const out = bwd.node("Identity", [value], {}, { outputs: [`grad.${name}`] });
     bwdOutputs.push(floatValueInfo(out, spec.get(name)!.torchShape));
@@ -228,14 +258,14 @@ export function buildTrainGraphs(
   // Σ and mean over B, H, W: GlobalAveragePool (contiguous H·W), then over B
   const sumAxes = (x: string, hw: number) => {
     const perImage = bwd.node("GlobalAveragePool", [x]); // [B, C, 1, 1]: Σ_HW / (H·W)
-    const sum = bwd.node("ReduceSum", [perImage, axes], { keepdims: 0 }); // [C]
+    const sum = bwd.node("ReduceSum", [perImage, axes()], { keepdims: 0 }); // [C]
     return bwd.node("Mul", [sum, bwd.scalar(`const.hw${hw}`, hw, [])]);
   };
   // Σ (as [C]) and mean (as [1, C, 1, 1]) over B, H, W from one pass over x
   const channelStats = (x: string, hw: number) => {
     const perImage = bwd.node("GlobalAveragePool", [x]); // [B, C, 1, 1]: Σ_HW / (H·W)
     const sum = bwd.node("Mul", [
-      bwd.node("ReduceSum", [perImage, axes], { keepdims: 0 }),
+      bwd.node("ReduceSum", [perImage, axes()], { keepdims: 0 }),
       bwd.scalar(`const.hw${hw}`, hw, []),
     ]);
     const mean = bwd.node("ReduceMean", [perImage], { axes: [0], keepdims: 1 });
@@ -255,34 +285,37 @@ export function buildTrainGraphs(
         node.inputs.forEach((r, j) => {
           const [, h, w, c] = shapes[r];
           const shape = bwd.int64(`const.unflat_${r}`, [4], [0, h, w, c]);
-          add(
-            r,
+          add(r, () =>
             bwd.node("Transpose", [bwd.node("Reshape", [pieces[j], shape])], {
               perm: [0, 3, 1, 2],
-            }),
-          );
+            }));
         });
         break;
       }
       case "concat": {
         const pieces = split(bwd, g, node.inputs.map((r) => shapes[r][3]), `concat_${i}`);
-        node.inputs.forEach((r, j) => add(r, pieces[j]));
+        node.inputs.forEach((r, j) => add(r, () => pieces[j]));
         break;
       }
       case "add":
-        node.inputs.forEach((r) => add(r, g));
+        node.inputs.forEach((r) => add(r, () => g));
         break;
       case "relu":
-        add(node.input, bwd.node("Where", [bwd.node("Greater", [names[i], zero]), g, zero]));
+        add(
+          node.input,
+          () => bwd.node("Where", [bwd.node("Greater", [names[i], zero()]), g, zero()]),
+        );
         break;
       case "relu6": {
         const x = names[node.input];
-        const six = bwd.scalar(`const.six_${i}`, 6, []);
-        const inside = bwd.node("And", [
-          bwd.node("Greater", [x, zero]),
-          bwd.node("Less", [x, six]),
-        ]);
-        add(node.input, bwd.node("Where", [inside, g, zero]));
+        add(node.input, () => {
+          const six = bwd.scalar(`const.six_${i}`, 6, []);
+          const inside = bwd.node("And", [
+            bwd.node("Greater", [x, zero()]),
+            bwd.node("Less", [x, six]),
+          ]);
+          return bwd.node("Where", [inside, g, zero()]);
+        });
         break;
       }
       case "batchNorm": {
@@ -294,12 +327,14 @@ export function buildTrainGraphs(
         const g2 = channelStats(bwd.node("Mul", [g, xhat]), hw);
         if (wanted.has(bName)) gradOut(bName, g1.sum);
         if (wanted.has(wName)) gradOut(wName, g2.sum);
-        const gamma = bwd.node("Reshape", [bparam(wName), shape1c11]);
-        const centred = bwd.node("Sub", [
-          bwd.node("Sub", [g, g1.mean]),
-          bwd.node("Mul", [xhat, g2.mean]),
-        ]);
-        add(node.input, bwd.node("Mul", [centred, bwd.node("Mul", [gamma, inv])]));
+        add(node.input, () => {
+          const gamma = bwd.node("Reshape", [bparam(wName), shape1c11()]);
+          const centred = bwd.node("Sub", [
+            bwd.node("Sub", [g, g1.mean]),
+            bwd.node("Mul", [xhat, g2.mean]),
+          ]);
+          return bwd.node("Mul", [centred, bwd.node("Mul", [gamma, inv])]);
+        });
         break;
       }
       case "conv":
@@ -308,7 +343,7 @@ export function buildTrainGraphs(
           wanted,
           gradOut,
           sumAxes,
-          addInput: node.input === 0 ? undefined : (dx) => add(node.input, dx),
+          addInput: needed[node.input] ? (dx) => add(node.input, () => dx) : undefined,
         });
         break;
       default:
