@@ -53,9 +53,10 @@ export interface TrainConfig {
   /** Parameter names (prefixes) left out of the optimizer. */
   frozen: string[];
   /**
-   * What runs the network's forward and backward: `tfjs` (the current backend; default) or
-   * `onnx` ({@link OnnxTrainer}: onnxruntime, the loss still in tfjs). Both give PyTorch's
-   * steps; checkpoints are the same either way, so a run may resume on the other engine.
+   * What runs the training steps and validation: `tfjs` (the current backend; default) or
+   * `onnx` ({@link OnnxTrainer}: the whole step as one ONNX graph in onnxruntime; validation on
+   * the model exported in memory). Both give PyTorch's steps; checkpoints are the same either
+   * way, so a run may resume on the other engine.
    */
   engine?: "tfjs" | "onnx";
 }
@@ -308,6 +309,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           sync();
           cb.onValidationStart?.(epoch + 1, val.samples.length);
           result = await validate(model, val, {
+            engine: c.engine ?? "tfjs",
             drawDir: `${runDir}/val`,
             onProgress: cb.onValidationProgress,
           });

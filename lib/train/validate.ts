@@ -28,6 +28,11 @@ export interface ValidateOptions {
   /** How many images to draw. Default 8. */
   drawCount?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * What runs the network: `tfjs` (default) or `onnx` (the model exported in memory and run by
+   * onnxruntime, as `ssd eval --engine onnx`).
+   */
+  engine?: "tfjs" | "onnx";
 }
 
 /** Evaluates `model` on `dataset` (the model stays the caller's). */
@@ -36,7 +41,7 @@ export async function validate(
   dataset: Dataset,
   opts: ValidateOptions = {},
 ): Promise<ValidationResult> {
-  const detector = await loadDetector(model, { owned: false });
+  const detector = await loadDetector(model, { owned: false, engine: opts.engine ?? "tfjs" });
   try {
     const metrics = dataset.format === "coco"
       ? ["voc07", "voc", "coco"] as const
