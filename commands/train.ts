@@ -80,7 +80,8 @@ export function trainCommand() {
     .addOption(
       new Option(
         "--engine <name>",
-        "what runs the network's forward and backward: onnx (onnxruntime; the loss in tfjs), " +
+        "what runs the training steps and validation: onnx (onnxruntime, the whole step as " +
+          "one ONNX graph), " +
           "tfjs (the --backend), or auto: onnx on a CPU when the model's ops allow it, tfjs " +
           "when --backend is given",
       ).choices(["auto", "tfjs", "onnx"] as const).default("auto" as const),
