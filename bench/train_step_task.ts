@@ -2,8 +2,8 @@
  * One SGD training step (`trainStep`: forward in training mode, matching, MultiBox loss with
  * hard negative mining, gradients, SGD momentum 0.9 / weight decay 5e-4) of a random-weight
  * model on seeded random images and boxes, as `torch_train_step.py` does on PyTorch's side.
- * With `engine: "onnx"` the same step runs in {@link OnnxTrainer} (the network's forward and
- * backward in onnxruntime, the loss in tfjs).
+ * With `engine: "onnx"` the same step runs in {@link OnnxTrainer} (the whole step as one ONNX
+ * graph in onnxruntime).
  *
  * @module
  */
@@ -42,15 +42,15 @@ export async function setupTrainStep(spec: TaskSpec): Promise<Task> {
   const cfg = getConfig(spec.model as string);
   const model = buildModel(cfg, { seed: 1 }); // not 0: tfjs draws a random seed for seed 0
   const priors = priorsTensor(cfg); // [P, 4] cxcywh
+  const data = randomBatch(spec.batch as number, cfg.imageSize, numClasses(cfg));
   if (spec.engine === "onnx") {
     const trainer = await OnnxTrainer.create(model.graph, cfg, model.stateDict(), {
       threads: spec.threads as number,
     });
     model.dispose();
-    const batch = randomBatch(spec.batch as number, cfg.imageSize, numClasses(cfg));
     return {
       async run() {
-        const { loss } = await trainer.step(batch, { priors, lr: 1e-3 });
+        const { loss } = await trainer.step(data, { priors, lr: 1e-3 });
         return { loss };
       },
       async end() {
@@ -60,7 +60,6 @@ export async function setupTrainStep(spec: TaskSpec): Promise<Task> {
     };
   }
   const sgd = new Sgd(model.params, { momentum: 0.9, weightDecay: 5e-4 });
-  const data = randomBatch(spec.batch as number, cfg.imageSize, numClasses(cfg));
   return {
     async run() {
       const { loss } = await trainStep(model, data, { priors, optimizer: sgd, lr: 1e-3 });

@@ -22,21 +22,13 @@
  *
  * @module
  */
-import type { ConvNode, GraphNode, NetworkGraph, Ref } from "../model/graph_ir.ts";
+import type { BatchNormNode, ConvNode, GraphNode, NetworkGraph, Ref } from "../model/graph_ir.ts";
 import { graphShapes } from "../model/graph_shapes.ts";
-import { floatValueInfo, onnx, OnnxGraphBuilder } from "../export/onnx_builder.ts";
+import { floatValueInfo, int32ValueInfo, onnx, OnnxGraphBuilder } from "../export/onnx_builder.ts";
+import { lowerNode } from "../export/onnx_network.ts";
 
-const INT32 = onnx.TensorProto.DataType.INT32;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
-function int32ValueInfo(name: string, dims: (number | string)[]) {
-  const info = floatValueInfo(name, dims);
-  info.type!.tensorType!.elemType = INT32;
-  return info;
-}
-
-const ONNX_OPSET = 17;
-const IR_VERSION = 8;
 const OPS = new Set([
   "input",
   "conv",
@@ -63,16 +55,6 @@ export interface TrainGraphs {
 
 /** A graph input or output; dims are fixed except the batch (`B`). */
 type ValueInfo = ReturnType<typeof floatValueInfo>;
-
-function encode(name: string, b: OnnxGraphBuilder, input: ValueInfo[], output: ValueInfo[]) {
-  const model = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: "", version: ONNX_OPSET }],
-    producerName: "ssd",
-    graph: { name, node: b.nodes, initializer: b.initializers, input, output },
-  });
-  return onnx.ModelProto.encode(model).finish();
-}
 
 /** `make()` on the first call, its value on every later one. */
 function once<T>(make: () => T): () => T {
@@ -108,63 +90,41 @@ interface Lowered {
 
 /**
  * Appends the training-mode forward pass of `graph` to `b`, reading `images` (NHWC); `param`
- * declares a parameter input on first use and returns its name.
+ * declares a parameter input on first use and returns its name. Every op but BatchNorm is the
+ * ONNX export's own lowering (`lowerNode`); BatchNorm normalizes with the batch statistics and
+ * keeps x̂ and 1/σ for the backward pass.
  */
 function lowerForward(
   b: OnnxGraphBuilder,
   graph: NetworkGraph,
   param: (name: string) => string,
 ): Lowered {
-  const perChannel = b.int64("const.shape_1c11", [4], [1, -1, 1, 1]);
   const names: string[] = [b.node("Transpose", ["images"], { perm: [0, 3, 1, 2] })];
   const norm: Lowered["norm"] = new Map();
   const v = (ref: Ref) => names[ref];
+  const perChannel = once(() => b.int64("const.shape_1c11", [4], [1, -1, 1, 1]));
   // a mean over B, H, W: GlobalAveragePool (contiguous H·W), then a mean over B
   const batchMean = (t: string) =>
     b.node("ReduceMean", [b.node("GlobalAveragePool", [t])], { axes: [0], keepdims: 1 });
-  const lower = (node: GraphNode, i: number): string => {
-    switch (node.op) {
-      case "conv": {
-        const inputs = [v(node.input), param(node.weight)];
-        if (node.bias) inputs.push(param(node.bias));
-        return b.node("Conv", inputs, convAttrs(node));
-      }
-      case "batchNorm": {
-        const x = v(node.input);
-        const mean = batchMean(x);
-        const xc = b.node("Sub", [x, mean]);
-        const variance = batchMean(b.node("Mul", [xc, xc]));
-        const eps = b.scalar(`const.eps_${i}`, node.eps, []);
-        const inv = b.node("Reciprocal", [b.node("Sqrt", [b.node("Add", [variance, eps])])]);
-        const xhat = b.node("Mul", [xc, inv]);
-        norm.set(node.prefix, { xhat, inv, mean, variance });
-        const gamma = b.node("Reshape", [param(`${node.prefix}.weight`), perChannel]);
-        const beta = b.node("Reshape", [param(`${node.prefix}.bias`), perChannel]);
-        return b.node("Add", [b.node("Mul", [xhat, gamma]), beta]);
-      }
-      case "relu":
-        return b.node("Relu", [v(node.input)]);
-      case "relu6": {
-        const lo = b.scalar(`const.zero_${i}`, 0, []);
-        const hi = b.scalar(`const.six_${i}`, 6, []);
-        return b.node("Clip", [v(node.input), lo, hi]);
-      }
-      case "add":
-        return b.node("Add", node.inputs.map(v));
-      case "concat":
-        return b.node("Concat", node.inputs.map(v), { axis: 1 });
-      case "flattenHead": {
-        const shape = b.int64(`const.flat_${i}`, [3], [0, -1, node.columns]);
-        const flat = node.inputs.map((r) =>
-          b.node("Reshape", [b.node("Transpose", [v(r)], { perm: [0, 2, 3, 1] }), shape])
-        );
-        return flat.length === 1 ? flat[0] : b.node("Concat", flat, { axis: 1 });
-      }
-      default:
-        throw new RangeError(`unreachable: ${node.op}`);
-    }
+  const batchNorm = (node: BatchNormNode, i: number): string => {
+    const x = v(node.input);
+    const mean = batchMean(x);
+    const xc = b.node("Sub", [x, mean]);
+    const variance = batchMean(b.node("Mul", [xc, xc]));
+    const eps = b.scalar(`const.eps_${i}`, node.eps, []);
+    const inv = b.node("Reciprocal", [b.node("Sqrt", [b.node("Add", [variance, eps])])]);
+    const xhat = b.node("Mul", [xc, inv]);
+    norm.set(node.prefix, { xhat, inv, mean, variance });
+    const gamma = b.node("Reshape", [param(`${node.prefix}.weight`), perChannel()]);
+    const beta = b.node("Reshape", [param(`${node.prefix}.bias`), perChannel()]);
+    return b.node("Add", [b.node("Mul", [xhat, gamma]), beta]);
   };
-  for (let i = 1; i < graph.nodes.length; i++) names.push(lower(graph.nodes[i], i));
+  for (let i = 1; i < graph.nodes.length; i++) {
+    const node = graph.nodes[i];
+    names.push(
+      node.op === "batchNorm" ? batchNorm(node, i) : lowerNode(b, node, v, (name) => param(name)),
+    );
+  }
   return { names, norm };
 }
 
@@ -255,22 +215,18 @@ export function buildTrainGraphs(
     const out = bwd.node("Identity", [value], {}, { outputs: [`grad.${name}`] });
     bwdOutputs.push(floatValueInfo(out, spec.get(name)!.torchShape));
   };
-  // Σ and mean over B, H, W: GlobalAveragePool (contiguous H·W), then over B
-  const sumAxes = (x: string, hw: number) => {
-    const perImage = bwd.node("GlobalAveragePool", [x]); // [B, C, 1, 1]: Σ_HW / (H·W)
-    const sum = bwd.node("ReduceSum", [perImage, axes()], { keepdims: 0 }); // [C]
-    return bwd.node("Mul", [sum, bwd.scalar(`const.hw${hw}`, hw, [])]);
-  };
-  // Σ (as [C]) and mean (as [1, C, 1, 1]) over B, H, W from one pass over x
+  // Σ and mean over B, H, W, from one pass over x: GlobalAveragePool (contiguous H·W) gives
+  // [B, C, 1, 1] means per image, then a reduction over B
   const channelStats = (x: string, hw: number) => {
-    const perImage = bwd.node("GlobalAveragePool", [x]); // [B, C, 1, 1]: Σ_HW / (H·W)
+    const perImage = bwd.node("GlobalAveragePool", [x]);
     const sum = bwd.node("Mul", [
       bwd.node("ReduceSum", [perImage, axes()], { keepdims: 0 }),
       bwd.scalar(`const.hw${hw}`, hw, []),
-    ]);
-    const mean = bwd.node("ReduceMean", [perImage], { axes: [0], keepdims: 1 });
+    ]); // [C]
+    const mean = once(() => bwd.node("ReduceMean", [perImage], { axes: [0], keepdims: 1 })); // [1, C, 1, 1]
     return { sum, mean };
   };
+  const sumAxes = (x: string, hw: number) => channelStats(x, hw).sum;
   for (let i = graph.nodes.length - 1; i >= 1; i--) {
     const parts = grads.get(i);
     if (parts === undefined) continue;
@@ -330,8 +286,8 @@ export function buildTrainGraphs(
         add(node.input, () => {
           const gamma = bwd.node("Reshape", [bparam(wName), shape1c11()]);
           const centred = bwd.node("Sub", [
-            bwd.node("Sub", [g, g1.mean]),
-            bwd.node("Mul", [xhat, g2.mean]),
+            bwd.node("Sub", [g, g1.mean()]),
+            bwd.node("Mul", [xhat, g2.mean()]),
           ]);
           return bwd.node("Mul", [centred, bwd.node("Mul", [gamma, inv])]);
         });
@@ -355,29 +311,15 @@ export function buildTrainGraphs(
     throw new RangeError(`Cannot train ${graph.arch}: no gradient reaches ${missing.join(", ")}`);
   }
   return {
-    step: encode(`${graph.arch}_train_step`, bwd, bwdInputs, bwdOutputs),
+    step: bwd.encode({ name: `${graph.arch}_train_step`, inputs: bwdInputs, outputs: bwdOutputs }),
     params: [...paramInputs].map(([name, shape]) => ({ name, shape })),
     batchNorms,
   };
 }
 
-function convAttrs(node: ConvNode) {
-  const { kernel: k, stride: s, padding: p, dilation: d } = node;
-  return {
-    kernel_shape: [k, k],
-    strides: [s, s],
-    pads: [p, p, p, p],
-    dilations: [d, d],
-    group: node.depthwise ? node.inChannels : 1,
-  };
-}
-
 function split(b: OnnxGraphBuilder, x: string, sizes: number[], hint: string): string[] {
-  const outputs = sizes.map((_, j) => `${hint}_part${j}`);
   const s = b.int64(`const.${hint}_sizes`, [sizes.length], sizes);
-  b.node("Split", [x, s], { axis: 1 }, { outputs });
-  const node = b.nodes[b.nodes.length - 1];
-  return node.output as string[];
+  return b.nodeOutputs("Split", [x, s], { axis: 1 }, sizes.map((_, j) => `${hint}_part${j}`));
 }
 
 /** The gradients of one conv: input (ConvTranspose), weight (a conv of x by dy), bias. */
@@ -557,16 +499,7 @@ function lowerLoss(
 ) {
   const f = (hint: string, v: number) => b.scalar(`const.${hint}`, v, []);
   const i64 = (hint: string, values: number[]) => b.int64(`const.${hint}`, [values.length], values);
-  const i32 = (hint: string, values: number[]) => {
-    const name = b.fresh(`const.${hint}`);
-    b.initializers.push({
-      name,
-      dims: [values.length],
-      dataType: INT32,
-      int32Data: values,
-    });
-    return name;
-  };
+  const i32 = (hint: string, values: number[]) => b.int32(`const.${hint}`, [values.length], values);
   const labels = "labels";
   const positive = b.node("Greater", [labels, i32("zero_i32", [0])]); // [B, P] bool
   const posF = b.node("Cast", [positive], { to: FLOAT });
@@ -624,8 +557,10 @@ function lowerLoss(
 
 /** `TopK` of `x [B, P]` along axis 1, all P, largest first; returns [values, indices]. */
 function topK(b: OnnxGraphBuilder, x: string, p: number): [string, string] {
-  b.node("TopK", [x, b.int64("const.topk_k", [1], [p])], { axis: 1, largest: 1, sorted: 1 }, {
-    outputs: ["topk_values", "topk_indices"],
-  });
-  return b.nodes[b.nodes.length - 1].output as [string, string];
+  const k = b.int64("const.topk_k", [1], [p]);
+  const [values, indices] = b.nodeOutputs("TopK", [x, k], { axis: 1, largest: 1, sorted: 1 }, [
+    "topk_values",
+    "topk_indices",
+  ]);
+  return [values, indices];
 }

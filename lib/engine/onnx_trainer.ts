@@ -103,10 +103,7 @@ export class OnnxTrainer {
     const session = await ort.InferenceSession.create(graphs.step, {
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     });
-    const values: StateDict = new Map();
-    for (const [name, t] of stateDict) {
-      values.set(name, { ...t, shape: [...t.shape], data: t.data.slice() } as TensorData);
-    }
+    const values = copyStateDict(stateDict);
     for (const { name } of graphs.params) {
       const t = values.get(name);
       if (t === undefined || t.dtype !== "float32") {
@@ -121,11 +118,7 @@ export class OnnxTrainer {
 
   /** The parameters and running statistics as they are now (copies). */
   stateDict(): StateDict {
-    const out: StateDict = new Map();
-    for (const [name, t] of this.#values) {
-      out.set(name, { ...t, shape: [...t.shape], data: t.data.slice() } as TensorData);
-    }
-    return out;
+    return copyStateDict(this.#values);
   }
 
   /**
@@ -302,4 +295,13 @@ function relayout(
     }
   }
   return out;
+}
+
+/** A copy of every tensor of `sd` (shapes and data). */
+function copyStateDict(sd: StateDict): StateDict {
+  return new Map(
+    [...sd].map((
+      [name, t],
+    ) => [name, { ...t, shape: [...t.shape], data: t.data.slice() } as TensorData]),
+  );
 }

@@ -56,15 +56,12 @@ import type { SsdModel } from "../model/ssd.ts";
 import { generatePriors, priorsHash } from "../priors.ts";
 import { loadOnnxEngine } from "../engine/onnx_engine.ts";
 import { tfjsEngine } from "../engine/tfjs_engine.ts";
-import { floatValueInfo, int64ValueInfo, onnx, OnnxGraphBuilder } from "./onnx_builder.ts";
+import { floatValueInfo, int64ValueInfo, OnnxGraphBuilder } from "./onnx_builder.ts";
 import { lowerNetwork } from "./onnx_network.ts";
 import { appendPostprocess, type OnnxNmsOptions } from "./onnx_post.ts";
 import { writeChecked } from "./checked_write.ts";
 
-/** The opset the graph is written for (ONNX 1.12; onnxruntime ≥ 1.12, OpenCV ≥ 4.6 read it). */
-export const ONNX_OPSET = 17;
-/** IR version 8 goes with opset 17. */
-const IR_VERSION = 8;
+export { ONNX_OPSET } from "./onnx_builder.ts";
 
 /** Options of {@link serializeOnnx}. */
 export interface OnnxExportOptions {
@@ -150,22 +147,13 @@ export function serializeOnnx(
     ...onnxMetadataProps(cfg, priors),
     ...(opts.source ? { source: opts.source } : {}),
   };
-  const model = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: "", version: ONNX_OPSET }],
-    producerName: "ssd",
-    producerVersion: "0.1.0",
+  return b.encode({
+    name: cfg.name,
+    inputs: [floatValueInfo("images", ["batch", 3, h, w], "normalized RGB images")],
+    outputs,
     docString: `SSD ${cfg.name} (${cfg.arch}), exported by ssd export`,
-    graph: {
-      name: cfg.name,
-      node: b.nodes,
-      initializer: b.initializers,
-      input: [floatValueInfo("images", ["batch", 3, h, w], "normalized RGB images")],
-      output: outputs,
-    },
-    metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
+    metadata: meta,
   });
-  return onnx.ModelProto.encode(model).finish();
 }
 
 /** Largest |a − b| over two equally long arrays (NaN if any element is NaN). */

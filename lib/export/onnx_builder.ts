@@ -29,7 +29,7 @@ const AttributeType = onnx.AttributeProto.AttributeType;
 const DataType = onnx.TensorProto.DataType;
 
 /** Little-endian bytes of a typed array (the machines we run on are little-endian). */
-function rawBytes(data: Float32Array | BigInt64Array): Uint8Array {
+function rawBytes(data: Float32Array | BigInt64Array | Int32Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -45,6 +45,25 @@ function attribute(name: string, value: AttrValue): onnxProto.onnx.IAttributePro
   if (Array.isArray(value)) return { name, type: AttributeType.INTS, ints: value };
   if ("float" in value) return { name, type: AttributeType.FLOAT, f: value.float };
   return { name, type: AttributeType.FLOATS, floats: value.floats };
+}
+
+/** The opset the graphs are written for (ONNX 1.12; onnxruntime ≥ 1.12, OpenCV ≥ 4.6 read it). */
+export const ONNX_OPSET = 17;
+/** IR version 8 goes with opset 17. */
+const IR_VERSION = 8;
+
+/** What {@link OnnxGraphBuilder.encode} writes besides the nodes and initializers. */
+export interface OnnxModelSpec {
+  /** Graph name. */
+  name: string;
+  /** Graph inputs. */
+  inputs: onnxProto.onnx.IValueInfoProto[];
+  /** Graph outputs. */
+  outputs: onnxProto.onnx.IValueInfoProto[];
+  /** Model description. */
+  docString?: string;
+  /** `metadata_props` key → value. */
+  metadata?: Record<string, string>;
 }
 
 /** Collects the nodes and initializers of one ONNX graph, in topological order. */
@@ -82,6 +101,11 @@ export class OnnxGraphBuilder {
     return this.#tensor(this.#unused(hint), dims, DataType.INT64, data);
   }
 
+  /** An int32 constant named after `hint`; returns its name. */
+  int32(hint: string, dims: number[], values: number[]): string {
+    return this.#tensor(this.#unused(hint), dims, DataType.INT32, Int32Array.from(values));
+  }
+
   /** A float32 constant of one value, shape `dims` (default `[1]`), named after `hint`. */
   scalar(hint: string, value: number, dims: number[] = [1]): string {
     return this.#tensor(this.#unused(hint), dims, DataType.FLOAT, new Float32Array([value]));
@@ -97,7 +121,7 @@ export class OnnxGraphBuilder {
     name: string,
     dims: number[],
     dataType: number,
-    data: Float32Array | BigInt64Array,
+    data: Float32Array | BigInt64Array | Int32Array,
   ): string {
     if (this.#names.has(name)) {
       throw new TypeError(`Cannot add initializer "${name}": the name is already used`);
@@ -111,6 +135,37 @@ export class OnnxGraphBuilder {
     this.#names.add(name);
     this.initializers.push({ name, dims, dataType, rawData: rawBytes(data) });
     return name;
+  }
+
+  /** The serialized model (opset {@link ONNX_OPSET}) of this graph. */
+  encode(spec: OnnxModelSpec): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: IR_VERSION,
+      opsetImport: [{ domain: "", version: ONNX_OPSET }],
+      producerName: "ssd",
+      producerVersion: "0.1.0",
+      docString: spec.docString,
+      graph: {
+        name: spec.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: spec.inputs,
+        output: spec.outputs,
+      },
+      metadataProps: Object.entries(spec.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** Appends a node with several outputs (named after `outputs`); returns all their names. */
+  nodeOutputs(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue>,
+    outputs: string[],
+  ): string[] {
+    this.node(opType, inputs, attrs, { outputs });
+    return this.nodes[this.nodes.length - 1].output as string[];
   }
 
   /**
@@ -136,8 +191,9 @@ export class OnnxGraphBuilder {
   }
 }
 
-/** A float32 tensor value type with named (symbolic) or fixed dims. */
-export function floatValueInfo(
+/** A tensor value type of element type `elemType`, with named (symbolic) or fixed dims. */
+function valueInfo(
+  elemType: number,
   name: string,
   dims: (number | string)[],
   docString?: string,
@@ -147,7 +203,7 @@ export function floatValueInfo(
     docString,
     type: {
       tensorType: {
-        elemType: DataType.FLOAT,
+        elemType,
         shape: {
           dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
         },
@@ -156,13 +212,23 @@ export function floatValueInfo(
   };
 }
 
-/** An int64 tensor value type. */
-export function int64ValueInfo(
+/** A float32 tensor value type with named (symbolic) or fixed dims. */
+export const floatValueInfo = (
   name: string,
   dims: (number | string)[],
   docString?: string,
-): onnxProto.onnx.IValueInfoProto {
-  const info = floatValueInfo(name, dims, docString);
-  info.type!.tensorType!.elemType = DataType.INT64;
-  return info;
-}
+): onnxProto.onnx.IValueInfoProto => valueInfo(DataType.FLOAT, name, dims, docString);
+
+/** An int32 tensor value type. */
+export const int32ValueInfo = (
+  name: string,
+  dims: (number | string)[],
+  docString?: string,
+): onnxProto.onnx.IValueInfoProto => valueInfo(DataType.INT32, name, dims, docString);
+
+/** An int64 tensor value type. */
+export const int64ValueInfo = (
+  name: string,
+  dims: (number | string)[],
+  docString?: string,
+): onnxProto.onnx.IValueInfoProto => valueInfo(DataType.INT64, name, dims, docString);

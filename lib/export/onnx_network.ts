@@ -22,7 +22,7 @@ export interface NetworkOutputs {
 }
 
 /** Adds a state-dict tensor as an initializer (once), checking its shape; returns its name. */
-function param(
+function stateDictParam(
   b: OnnxGraphBuilder,
   sd: StateDict,
   name: string,
@@ -44,12 +44,19 @@ function constant(b: OnnxGraphBuilder, name: string, make: () => string): string
   return b.has(name) ? name : make();
 }
 
-/** Lowers one node; `v` maps graph refs to value names. */
-function lowerNode(
+/** Declares a parameter of the given PyTorch shape in the graph (once); returns its name. */
+export type ParamValue = (name: string, shape: number[]) => string;
+
+/**
+ * Lowers one node (inference semantics: BatchNorm on its running statistics); `v` maps graph
+ * refs to value names, `param` supplies the parameters (initializers here, graph inputs for
+ * training).
+ */
+export function lowerNode(
   b: OnnxGraphBuilder,
-  sd: StateDict,
   node: GraphNode,
   v: (ref: number) => string,
+  param: ParamValue,
 ): string {
   switch (node.op) {
     case "input":
@@ -59,9 +66,9 @@ function lowerNode(
       const k = node.kernel;
       const inputs = [
         v(node.input),
-        param(b, sd, node.weight, [node.outChannels, node.inChannels / groups, k, k]),
+        param(node.weight, [node.outChannels, node.inChannels / groups, k, k]),
       ];
-      if (node.bias) inputs.push(param(b, sd, node.bias, [node.outChannels]));
+      if (node.bias) inputs.push(param(node.bias, [node.outChannels]));
       const p = node.padding;
       return b.node("Conv", inputs, {
         kernel_shape: [k, k],
@@ -74,7 +81,7 @@ function lowerNode(
     case "batchNorm": {
       const c = [node.channels];
       const names = ["weight", "bias", "running_mean", "running_var"].map((s) =>
-        param(b, sd, `${node.prefix}.${s}`, c)
+        param(`${node.prefix}.${s}`, c)
       );
       return b.node("BatchNormalization", [v(node.input), ...names], {
         epsilon: { float: node.eps },
@@ -130,7 +137,7 @@ function lowerNode(
         "const.shape_1c11",
         () => b.int64("const.shape_1c11", [4], [1, -1, 1, 1]),
       );
-      const w = b.node("Reshape", [param(b, sd, node.weight, [node.channels]), shape]); // [1, C, 1, 1]
+      const w = b.node("Reshape", [param(node.weight, [node.channels]), shape]); // [1, C, 1, 1]
       return b.node("Mul", [b.node("Mul", [x, inv]), w], {}, { name: node.weight });
     }
     case "flattenHead": {
@@ -174,6 +181,9 @@ export function lowerNetwork(
     }
     return name;
   };
-  for (let i = 1; i < graph.nodes.length; i++) names.push(lowerNode(b, sd, graph.nodes[i], v));
+  const initializer: ParamValue = (name, shape) => stateDictParam(b, sd, name, shape);
+  for (let i = 1; i < graph.nodes.length; i++) {
+    names.push(lowerNode(b, graph.nodes[i], v, initializer));
+  }
   return { loc: v(graph.locPred), logits: v(graph.clsLogits) };
 }
