@@ -83,7 +83,7 @@ export function trainCommand() {
         "what runs the training steps and validation: onnx (onnxruntime, the whole step as " +
           "one ONNX graph), " +
           "tfjs (the --backend), or auto: onnx on a CPU when the model's ops allow it, tfjs " +
-          "when --backend is given",
+          "on a GPU or when --backend is given",
       ).choices(["auto", "tfjs", "onnx"] as const).default("auto" as const),
     )
     .option("--seed <n>", "seed of the weights, order and augmentation", parseInteger, 0)

@@ -6,7 +6,7 @@ import { FileError, UsageError } from "../lib/errors.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
 import type { Dataset } from "../lib/data/types.ts";
 import { makeRng, mixSeed, shuffled } from "../lib/data/rng.ts";
-import { initBackend } from "../lib/engine/tfjs.ts";
+import { type BackendInfo, initBackend } from "../lib/engine/tfjs.ts";
 import { onnxTrainingGap } from "../lib/engine/onnx_train_graph.ts";
 import { buildModel, type SsdModel } from "../lib/model/ssd.ts";
 import { loadModel, resolveConfig } from "../lib/model/load.ts";
@@ -16,6 +16,7 @@ import { readCheckpoint } from "../lib/train/checkpoint.ts";
 import { backbonePrefixes, classesDiffer, loadInitWeights } from "../lib/train/init.ts";
 import { runLength, train, type TrainConfig } from "../lib/train/loop.ts";
 import { formatDuration, TrainProgress } from "./train_progress.ts";
+import { resolveEngine } from "./options.ts";
 
 /** The flags of `ssd train` (what `args.json` of a run records). */
 export interface TrainFlags {
@@ -155,22 +156,25 @@ async function startModel(
 }
 
 /**
- * The engine of a run: `onnx` when asked or, for `auto`, when no `--backend` was chosen and the
- * model's ops all have onnxruntime gradients; else `tfjs`.
+ * The engine of a run: as asked, or for `auto` (which `resolveEngine` turns into `tfjs` when a
+ * `--backend` is given) `onnx` on a CPU when the model's ops all have onnxruntime gradients, as
+ * `ssd detect` settles it; else `tfjs`.
  *
  * @throws {UsageError} for `--engine onnx` with a model it cannot train.
  */
 function trainEngine(
   engine: "auto" | "tfjs" | "onnx",
   backend: TrainFlags["backend"],
+  running: BackendInfo["name"],
   model: SsdModel,
 ): "tfjs" | "onnx" {
+  const choice = resolveEngine(engine, backend);
   const gap = onnxTrainingGap(model.graph);
-  if (engine === "onnx" && gap !== undefined) {
+  if (choice === "onnx" && gap !== undefined) {
     throw new UsageError(`--engine onnx cannot train ${model.config.name}: ${gap}`);
   }
-  if (engine === "auto") return backend === "auto" && gap === undefined ? "onnx" : "tfjs";
-  return engine;
+  if (choice === "auto") return running !== "webgpu" && gap === undefined ? "onnx" : "tfjs";
+  return choice;
 }
 
 /** Runs `ssd train` with parsed flags; `given(name)` tells a flag typed on the command line. */
@@ -246,7 +250,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
   }
   let engine: "tfjs" | "onnx";
   try {
-    engine = trainEngine(f.engine ?? "auto", f.backend, model);
+    engine = trainEngine(f.engine ?? "auto", f.backend, info.name, model);
   } catch (err) {
     model.dispose();
     throw err;
