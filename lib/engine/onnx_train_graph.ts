@@ -62,6 +62,18 @@ function once<T>(make: () => T): () => T {
   return () => (value ??= make());
 }
 
+/**
+ * x·scale + bias per channel (NCHW; `scale` and `bias` of shape [C]) in one pass: an
+ * inference-mode BatchNormalization over mean 0, variance 1 and ε 0, which onnxruntime computes
+ * as exactly that, where a Mul and an Add take two passes over x.
+ */
+function affine(b: OnnxGraphBuilder, x: string, scale: string, bias: string, c: number): string {
+  const [zeros, ones] = [`const.zeros_${c}`, `const.ones_${c}`];
+  if (!b.has(zeros)) b.initializer(zeros, [c], new Float32Array(c));
+  if (!b.has(ones)) b.initializer(ones, [c], new Float32Array(c).fill(1));
+  return b.node("BatchNormalization", [x, scale, bias, zeros, ones], { epsilon: { float: 0 } });
+}
+
 /** The refs a node reads. */
 function nodeInputs(node: GraphNode): Ref[] {
   if ("inputs" in node) return node.inputs;
@@ -102,7 +114,6 @@ function lowerForward(
   const names: string[] = [b.node("Transpose", ["images"], { perm: [0, 3, 1, 2] })];
   const norm: Lowered["norm"] = new Map();
   const v = (ref: Ref) => names[ref];
-  const perChannel = once(() => b.int64("const.shape_1c11", [4], [1, -1, 1, 1]));
   // a mean over B, H, W: GlobalAveragePool (contiguous H·W), then a mean over B
   const batchMean = (t: string) =>
     b.node("ReduceMean", [b.node("GlobalAveragePool", [t])], { axes: [0], keepdims: 1 });
@@ -115,9 +126,13 @@ function lowerForward(
     const inv = b.node("Reciprocal", [b.node("Sqrt", [b.node("Add", [variance, eps])])]);
     const xhat = b.node("Mul", [xc, inv]);
     norm.set(node.prefix, { xhat, inv, mean, variance });
-    const gamma = b.node("Reshape", [param(`${node.prefix}.weight`), perChannel()]);
-    const beta = b.node("Reshape", [param(`${node.prefix}.bias`), perChannel()]);
-    return b.node("Add", [b.node("Mul", [xhat, gamma]), beta]);
+    return affine(
+      b,
+      xhat,
+      param(`${node.prefix}.weight`),
+      param(`${node.prefix}.bias`),
+      node.channels,
+    );
   };
   for (let i = 1; i < graph.nodes.length; i++) {
     const node = graph.nodes[i];
@@ -211,6 +226,7 @@ export function buildTrainGraphs(
   const axes = once(() => bwd.int64("const.axes_023", [3], [0, 2, 3]));
   const shape1c11 = once(() => bwd.int64("const.shape_1c11", [4], [1, -1, 1, 1]));
   const zero = once(() => bwd.scalar("const.zero", 0, []));
+  const flatShape = once(() => bwd.int64("const.shape_c", [1], [-1]));
   const gradOut = (name: string, value: string) => {
     const out = bwd.node("Identity", [value], {}, { outputs: [`grad.${name}`] });
     bwdOutputs.push(floatValueInfo(out, spec.get(name)!.torchShape));
@@ -257,10 +273,8 @@ export function buildTrainGraphs(
         node.inputs.forEach((r) => add(r, () => g));
         break;
       case "relu":
-        add(
-          node.input,
-          () => bwd.node("Where", [bwd.node("Greater", [names[i], zero()]), g, zero()]),
-        );
+        // g·[y > 0] as g·sign(y) (y ≥ 0): onnxruntime's Where is several times slower than a Mul
+        add(node.input, () => bwd.node("Mul", [g, bwd.node("Sign", [names[i]])]));
         break;
       case "relu6": {
         const x = names[node.input];
@@ -270,12 +284,13 @@ export function buildTrainGraphs(
             bwd.node("Greater", [x, zero()]),
             bwd.node("Less", [x, six]),
           ]);
-          return bwd.node("Where", [inside, g, zero()]);
+          return bwd.node("Mul", [g, bwd.node("Cast", [inside], { to: FLOAT })]);
         });
         break;
       }
       case "batchNorm": {
-        // dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂)), means over B, H, W; dβ = Σ g, dγ = Σ g·x̂
+        // dx = s·g − (x̂·s·mean(g·x̂) + s·mean(g)), s = γ/σ, means over B, H, W (the bracket one
+        // affine pass); dβ = Σ g, dγ = Σ g·x̂
         const { xhat, inv } = norm.get(node.prefix)!;
         const [wName, bName] = [`${node.prefix}.weight`, `${node.prefix}.bias`];
         const hw = shapes[i][1] * shapes[i][2];
@@ -284,12 +299,20 @@ export function buildTrainGraphs(
         if (wanted.has(bName)) gradOut(bName, g1.sum);
         if (wanted.has(wName)) gradOut(wName, g2.sum);
         add(node.input, () => {
-          const gamma = bwd.node("Reshape", [bparam(wName), shape1c11()]);
-          const centred = bwd.node("Sub", [
-            bwd.node("Sub", [g, g1.mean()]),
-            bwd.node("Mul", [xhat, g2.mean()]),
+          const c = node.channels;
+          const flat = (t: string) => bwd.node("Reshape", [t, flatShape()]); // [1, C, 1, 1] → [C]
+          const s = bwd.node("Mul", [bparam(wName), flat(inv)]);
+          const rest = affine(
+            bwd,
+            xhat,
+            bwd.node("Mul", [s, flat(g2.mean())]),
+            bwd.node("Mul", [s, flat(g1.mean())]),
+            c,
+          );
+          return bwd.node("Sub", [
+            bwd.node("Mul", [g, bwd.node("Reshape", [s, shape1c11()])]),
+            rest,
           ]);
-          return bwd.node("Mul", [centred, bwd.node("Mul", [gamma, inv])]);
         });
         break;
       }
@@ -347,7 +370,7 @@ function convBackward(
     io.gradOut(
       node.weight,
       node.depthwise
-        ? depthwiseWeightGrad(b, node, x, dy, outShape)
+        ? depthwiseWeightGrad(b, node, x, dy, inShape, outShape)
         : denseWeightGrad(b, node, x, dy, outShape),
     );
   }
@@ -417,6 +440,55 @@ function tapWindows(
   return windows;
 }
 
+/**
+ * The same windows as {@link tapWindows} for a stride s > 1 (NCHW), without strided copies: x
+ * padded to s·(⌊(k − 1)·d / s⌋ + Ho) rows (and columns alike), split into its s² phases by
+ * SpaceToDepth (one pass), then the window of tap (a, e) is phase (a·d mod s, e·d mod s) from
+ * (⌊a·d / s⌋, ⌊e·d / s⌋) on: a stride-1 slice (onnxruntime copies strided slices element by
+ * element, 3× slower).
+ */
+function phaseWindows(
+  b: OnnxGraphBuilder,
+  node: ConvNode,
+  x: string,
+  inShape: number[],
+  outShape: number[],
+): string[] {
+  const { kernel: k, stride: s, padding: p, dilation: d, inChannels: c } = node;
+  const [, h, w] = inShape;
+  const [, ho, wo] = outShape;
+  const reach = Math.floor(((k - 1) * d) / s);
+  const [hp, wp] = [s * (reach + ho), s * (reach + wo)];
+  // the bottom and right padding that makes the size hp × wp (negative: crop)
+  const [bottom, right] = [hp - h - p, wp - w - p];
+  const pads = [0, 0, p, p, 0, 0, Math.max(bottom, 0), Math.max(right, 0)];
+  let padded = b.node("Pad", [x, b.int64(`const.pads_${pads}`, [8], pads)]);
+  if (bottom < 0 || right < 0) {
+    padded = b.node("Slice", [
+      padded,
+      b.int64("const.zeros2", [2], [0, 0]),
+      b.int64(`const.end_${hp}_${wp}`, [2], [hp, wp]),
+      b.int64("const.axes23", [2], [2, 3]),
+    ]);
+  }
+  const phases = b.node("SpaceToDepth", [padded], { blocksize: s }); // [B, s²·C, hp/s, wp/s]
+  const windows: string[] = [];
+  for (let a = 0; a < k; a++) {
+    for (let e = 0; e < k; e++) {
+      const phase = ((a * d) % s) * s + ((e * d) % s);
+      const start = [phase * c, Math.floor((a * d) / s), Math.floor((e * d) / s)];
+      const end = [start[0] + c, start[1] + ho, start[2] + wo];
+      windows.push(b.node("Slice", [
+        phases,
+        b.int64(`const.start_${start}`, [3], start),
+        b.int64(`const.end_${end}`, [3], end),
+        b.int64("const.axes123", [3], [1, 2, 3]),
+      ]));
+    }
+  }
+  return windows;
+}
+
 /** x zero-padded by `p` on both spatial sides (NCHW). */
 function padSpatial(b: OnnxGraphBuilder, x: string, p: number): string {
   return p === 0 ? x : b.node("Pad", [x, b.int64(`const.pad${p}`, [8], [0, 0, p, p, 0, 0, p, p])]);
@@ -464,12 +536,16 @@ function depthwiseWeightGrad(
   node: ConvNode,
   x: string,
   dy: string,
+  inShape: number[],
   outShape: number[],
 ): string {
   const { kernel: k, padding: p, outChannels: c } = node;
   const [, ho, wo] = outShape;
   const batchAxis = b.int64("const.axis0", [1], [0]);
-  const taps = tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]).map((window) => {
+  const windows = node.stride > 1
+    ? phaseWindows(b, node, x, inShape, outShape)
+    : tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]);
+  const taps = windows.map((window) => {
     // window [B, C, Ho, Wo] → dW[c, 0, a, e] = Σ_b,y,x window · dy
     const perImage = b.node("GlobalAveragePool", [b.node("Mul", [window, dy])]); // [B, C, 1, 1]
     return b.node("ReduceSum", [perImage, batchAxis], { keepdims: 0 }); // [C, 1, 1]
