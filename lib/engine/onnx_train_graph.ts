@@ -371,7 +371,7 @@ function convBackward(
       node.weight,
       node.depthwise
         ? depthwiseWeightGrad(b, node, x, dy, inShape, outShape)
-        : denseWeightGrad(b, node, x, dy, outShape),
+        : denseWeightGrad(b, node, x, dy, inShape, outShape),
     );
   }
   if (io.addInput) {
@@ -498,16 +498,22 @@ function padSpatial(b: OnnxGraphBuilder, x: string, p: number): string {
  * dW[o, i, a, e] = Σ_b,y,x dy[b, o, y, x] · xpad[b, i, y·s + a·d, x·s + e·d]: per tap (a, e)
  * one matrix product `dy [Cout, B·Ho·Wo] × window [B·Ho·Wo, Cin]` of a strided slice of the
  * padded input in NHWC (a conv of x with dy as a Ho×Wo filter computes the same, but as a
- * k²-column product: 1.5–2× slower in onnxruntime).
+ * k²-column product: 1.5–2× slower in onnxruntime). With fewer than 16 input channels (an
+ * image's 3) those products are too narrow for MLAS and the NHWC slices copy a few floats at a
+ * time, so the windows go into one channel-major im2col instead ({@link im2colWeightGrad}).
  */
 function denseWeightGrad(
   b: OnnxGraphBuilder,
   node: ConvNode,
   x: string,
   dy: string,
+  inShape: number[],
   outShape: number[],
 ): string {
   const { kernel: k, padding: p, inChannels: cin, outChannels: cout } = node;
+  if (cin < 16 && (k > 1 || node.stride > 1)) {
+    return im2colWeightGrad(b, node, x, dy, inShape, outShape);
+  }
   const dyMat = b.node("Reshape", [
     b.node("Transpose", [dy], { perm: [1, 0, 2, 3] }),
     b.int64(`const.rows_${cout}`, [2], [cout, -1]),
@@ -524,6 +530,36 @@ function denseWeightGrad(
     joined,
     b.int64(`const.w_${cout}_${cin}_${k}`, [4], [cout, cin, k, k]),
   ]);
+}
+
+/**
+ * The dense dW as one product per image: the k² windows (NCHW; stride-1 slices, by phase for a
+ * stride > 1) concatenated on channels into cols `[B, k²·Cin, Ho·Wo]` (tap-major), then
+ * `dy [B, Cout, Ho·Wo] × colsᵀ` summed over B gives `[Cout, k², Cin]`.
+ */
+function im2colWeightGrad(
+  b: OnnxGraphBuilder,
+  node: ConvNode,
+  x: string,
+  dy: string,
+  inShape: number[],
+  outShape: number[],
+): string {
+  const { kernel: k, padding: p, inChannels: cin, outChannels: cout } = node;
+  const windows = node.stride > 1
+    ? phaseWindows(b, node, x, inShape, outShape)
+    : tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]);
+  const cols = windows.length === 1 ? windows[0] : b.node("Concat", windows, { axis: 1 });
+  const rows = (c: number) => b.int64(`const.rows3_${c}`, [3], [0, c, -1]);
+  const colsT = b.node("Transpose", [b.node("Reshape", [cols, rows(k * k * cin)])], {
+    perm: [0, 2, 1],
+  }); // [B, Ho·Wo, k²·Cin]: onnxruntime folds the transpose into the product
+  const perImage = b.node("MatMul", [b.node("Reshape", [dy, rows(cout)]), colsT]); // [B, Cout, k²·Cin]
+  const product = b.node("ReduceSum", [perImage, b.int64("const.axis0", [1], [0])], {
+    keepdims: 0,
+  });
+  const shape = b.int64(`const.w_tap_major_${cout}_${k}_${cin}`, [4], [cout, k, k, cin]);
+  return b.node("Transpose", [b.node("Reshape", [product, shape])], { perm: [0, 3, 1, 2] });
 }
 
 /**
