@@ -13,8 +13,14 @@
  *   by `TopK`, both over max(1, positives)) and its gradient with respect to the head outputs;
  * - gradients written out per op: a conv's input gradient is a conv of the output gradient
  *   with the flipped kernel (stride 1) or a `ConvTranspose`; a dense conv's weight gradient one
- *   matrix product per kernel tap, a depthwise one a product-and-sum per tap; BatchNorm's the
- *   batch-statistics formula; ReLU's a mask of its output.
+ *   matrix product per kernel tap, a depthwise one a product-and-sum per tap (the taps' windows
+ *   stride-1 slices, by SpaceToDepth phase for a stride 2); BatchNorm's the batch-statistics
+ *   formula; ReLU's the output gradient times sign(y).
+ *
+ * The step is mostly memory-bound passes over the largest activations, so the lowering counts
+ * them: a per-channel affine is one BatchNormalization (inference mode) rather than a Mul and an
+ * Add, masks are products rather than `Where` (several times slower in onnxruntime), and no
+ * strided slices (copied element by element).
  *
  * Supported ops: conv (plain and depthwise, any stride, padding and dilation), batchNorm,
  * relu, relu6, add, concat, flattenHead: what `tiny` and UltraFace use. Others (max pooling,
@@ -345,8 +351,14 @@ function split(b: OnnxGraphBuilder, x: string, sizes: number[], hint: string): s
   return b.nodeOutputs("Split", [x, s], { axis: 1 }, sizes.map((_, j) => `${hint}_part${j}`));
 }
 
-/** The gradients of one conv: input (ConvTranspose), weight (a conv of x by dy), bias. */
-function convBackward(
+/**
+ * Appends the gradients of one conv (NCHW values, PyTorch weight layouts) to `b`: given its
+ * input `x` and output gradient `dy`, it hands `grad(bias)` and `grad(weight)` to `io.gradOut`
+ * (for the names in `io.wanted`) and dx to `io.addInput` (when given). `inShape` and `outShape`
+ * are the NHWC shapes of `graphShapes` (the batch is not read); `io.weight(name)` is the weight's
+ * value, `io.sumAxes(t, H·W)` a sum over B, H, W giving `[C]`.
+ */
+export function convBackward(
   b: OnnxGraphBuilder,
   node: ConvNode,
   dy: string,
@@ -441,10 +453,10 @@ function tapWindows(
 }
 
 /**
- * The same windows as {@link tapWindows} for a stride s > 1 (NCHW), without strided copies: x
- * padded to s·(⌊(k − 1)·d / s⌋ + Ho) rows (and columns alike), split into its s² phases by
- * SpaceToDepth (one pass), then the window of tap (a, e) is phase (a·d mod s, e·d mod s) from
- * (⌊a·d / s⌋, ⌊e·d / s⌋) on: a stride-1 slice (onnxruntime copies strided slices element by
+ * The same windows as {@link tapWindows} for a stride s > 1 and dilation 1 (NCHW), without
+ * strided copies: x padded to s·(⌊(k − 1) / s⌋ + Ho) rows (and columns alike), split into its s²
+ * phases by SpaceToDepth (one pass), then the window of tap (a, e) is phase (a mod s, e mod s)
+ * from (⌊a / s⌋, ⌊e / s⌋) on: a stride-1 slice (onnxruntime copies strided slices element by
  * element, 3× slower).
  */
 function phaseWindows(
@@ -454,10 +466,10 @@ function phaseWindows(
   inShape: number[],
   outShape: number[],
 ): string[] {
-  const { kernel: k, stride: s, padding: p, dilation: d, inChannels: c } = node;
+  const { kernel: k, stride: s, padding: p, inChannels: c } = node;
   const [, h, w] = inShape;
   const [, ho, wo] = outShape;
-  const reach = Math.floor(((k - 1) * d) / s);
+  const reach = Math.floor((k - 1) / s);
   const [hp, wp] = [s * (reach + ho), s * (reach + wo)];
   // the bottom and right padding that makes the size hp × wp (negative: crop)
   const [bottom, right] = [hp - h - p, wp - w - p];
@@ -475,8 +487,8 @@ function phaseWindows(
   const windows: string[] = [];
   for (let a = 0; a < k; a++) {
     for (let e = 0; e < k; e++) {
-      const phase = ((a * d) % s) * s + ((e * d) % s);
-      const start = [phase * c, Math.floor((a * d) / s), Math.floor((e * d) / s)];
+      const phase = (a % s) * s + (e % s);
+      const start = [phase * c, Math.floor(a / s), Math.floor(e / s)];
       const end = [start[0] + c, start[1] + ho, start[2] + wo];
       windows.push(b.node("Slice", [
         phases,
@@ -546,7 +558,7 @@ function im2colWeightGrad(
   outShape: number[],
 ): string {
   const { kernel: k, padding: p, inChannels: cin, outChannels: cout } = node;
-  const windows = node.stride > 1
+  const windows = node.stride > 1 && node.dilation === 1
     ? phaseWindows(b, node, x, inShape, outShape)
     : tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]);
   const cols = windows.length === 1 ? windows[0] : b.node("Concat", windows, { axis: 1 });
@@ -564,8 +576,9 @@ function im2colWeightGrad(
 
 /**
  * The depthwise dW[c, 0, a, e] = Σ_b,y,x dy[b, c, y, x] · xpad[b, c, y·s + a·d, x·s + e·d], one
- * strided slice of the padded input per tap (a grouped conv with dy as the filter computes the
- * same, but onnxruntime unrolls it into k² copies of the input per group: 2–3× slower here).
+ * window of the padded input per tap (by phase for a stride > 1), times dy, summed. A grouped
+ * conv with dy as the filter computes the same, but onnxruntime unrolls it into k² copies of the
+ * input per group too, and two transposes more: no faster.
  */
 function depthwiseWeightGrad(
   b: OnnxGraphBuilder,
@@ -578,7 +591,7 @@ function depthwiseWeightGrad(
   const { kernel: k, padding: p, outChannels: c } = node;
   const [, ho, wo] = outShape;
   const batchAxis = b.int64("const.axis0", [1], [0]);
-  const windows = node.stride > 1
+  const windows = node.stride > 1 && node.dilation === 1
     ? phaseWindows(b, node, x, inShape, outShape)
     : tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]);
   const taps = windows.map((window) => {

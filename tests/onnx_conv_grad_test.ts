@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import type * as Ort from "onnxruntime-node";
+import { conv2dGradients, depthwiseConv2dGradients } from "../lib/engine/gradients.ts";
+import { convBackward } from "../lib/engine/onnx_train_graph.ts";
+import { floatValueInfo, OnnxGraphBuilder } from "../lib/export/onnx_builder.ts";
+import type { ConvNode } from "../lib/model/graph_ir.ts";
+import { makeRng } from "../lib/data/rng.ts";
+import { maxDiff, useBackend } from "./model_helpers.ts";
+
+// The step graph's conv gradients (dx, dW, db in onnxruntime) against tfjs's conv gradients
+// (lib/engine/gradients.ts, themselves checked against PyTorch), over the geometries each
+// lowering branch takes: the per-tap NHWC product and the im2col one (under 16 input channels),
+// SpaceToDepth phase windows (stride 2, with and without a crop), dilation, the flipped
+// conv and ConvTranspose input gradients, depthwise and dense, odd sizes.
+const CASES: (Omit<ConvNode, "op" | "input" | "weight" | "bias"> & { h: number; w: number })[] = [
+  // dense, im2col (Cin < 16): stride 2 by phase, k 2 (a crop), k 1 stride 2, stride 1 dilated
+  {
+    inChannels: 3,
+    outChannels: 8,
+    kernel: 3,
+    stride: 2,
+    padding: 1,
+    dilation: 1,
+    depthwise: false,
+    h: 10,
+    w: 9,
+  },
+  {
+    inChannels: 4,
+    outChannels: 6,
+    kernel: 2,
+    stride: 2,
+    padding: 0,
+    dilation: 1,
+    depthwise: false,
+    h: 9,
+    w: 9,
+  },
+  {
+    inChannels: 3,
+    outChannels: 4,
+    kernel: 1,
+    stride: 2,
+    padding: 0,
+    dilation: 1,
+    depthwise: false,
+    h: 7,
+    w: 8,
+  },
+  {
+    inChannels: 5,
+    outChannels: 4,
+    kernel: 3,
+    stride: 1,
+    padding: 2,
+    dilation: 2,
+    depthwise: false,
+    h: 8,
+    w: 7,
+  },
+  // dense, per tap (Cin ≥ 16): stride 1, stride 2, dilated, 1×1
+  {
+    inChannels: 16,
+    outChannels: 8,
+    kernel: 3,
+    stride: 1,
+    padding: 1,
+    dilation: 1,
+    depthwise: false,
+    h: 7,
+    w: 6,
+  },
+  {
+    inChannels: 16,
+    outChannels: 8,
+    kernel: 3,
+    stride: 2,
+    padding: 1,
+    dilation: 1,
+    depthwise: false,
+    h: 9,
+    w: 8,
+  },
+  {
+    inChannels: 16,
+    outChannels: 16,
+    kernel: 3,
+    stride: 1,
+    padding: 3,
+    dilation: 3,
+    depthwise: false,
+    h: 8,
+    w: 8,
+  },
+  {
+    inChannels: 16,
+    outChannels: 12,
+    kernel: 1,
+    stride: 1,
+    padding: 0,
+    dilation: 1,
+    depthwise: false,
+    h: 5,
+    w: 6,
+  },
+  // depthwise: stride 1, stride 2 (phases, even and odd sizes), dilated
+  {
+    inChannels: 8,
+    outChannels: 8,
+    kernel: 3,
+    stride: 1,
+    padding: 1,
+    dilation: 1,
+    depthwise: true,
+    h: 7,
+    w: 7,
+  },
+  {
+    inChannels: 8,
+    outChannels: 8,
+    kernel: 3,
+    stride: 2,
+    padding: 1,
+    dilation: 1,
+    depthwise: true,
+    h: 10,
+    w: 8,
+  },
+  {
+    inChannels: 8,
+    outChannels: 8,
+    kernel: 3,
+    stride: 2,
+    padding: 1,
+    dilation: 1,
+    depthwise: true,
+    h: 9,
+    w: 11,
+  },
+  {
+    inChannels: 8,
+    outChannels: 8,
+    kernel: 3,
+    stride: 1,
+    padding: 2,
+    dilation: 2,
+    depthwise: true,
+    h: 9,
+    w: 9,
+  },
+];
+
+const B = 2;
+
+/** NHWC → NCHW data. */
+function toNchw(t: tf.Tensor4D): Float32Array {
+  return tf.tidy(() => tf.transpose(t, [0, 3, 1, 2]).dataSync() as Float32Array);
+}
+
+Deno.test("buildTrainGraphs' conv gradients equal tfjs's for every lowering branch", async () => {
+  await useBackend("cpu");
+  const ort: typeof Ort = await import("onnxruntime-node");
+  const rand = makeRng(11);
+  for (const c of CASES) {
+    const label = JSON.stringify(c);
+    const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin, outChannels: cout } = c;
+    const out = (n: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+    const [ho, wo] = [out(c.h), out(c.w)];
+    const mult = c.depthwise ? 1 : cout;
+    const x = tf.tensor4d(Float32Array.from({ length: B * c.h * c.w * cin }, () => rand() - 0.5), [
+      B,
+      c.h,
+      c.w,
+      cin,
+    ]);
+    const wHwio = tf.tensor4d(
+      Float32Array.from({ length: k * k * cin * mult }, () => rand() - 0.5),
+      [k, k, cin, mult],
+    );
+    const dy = tf.tensor4d(Float32Array.from({ length: B * ho * wo * cout }, () => rand() - 0.5), [
+      B,
+      ho,
+      wo,
+      cout,
+    ]);
+    const attrs = { strides: s, pad: p, dilations: d };
+    const ref = c.depthwise
+      ? depthwiseConv2dGradients(x, wHwio, dy, attrs)
+      : conv2dGradients(x, wHwio, dy, attrs);
+    // PyTorch layouts: OIHW, depthwise [C, 1, k, k]
+    const wTorch = tf.tidy(() =>
+      tf.transpose(wHwio, c.depthwise ? [2, 3, 0, 1] : [3, 2, 0, 1]).dataSync() as Float32Array
+    );
+    const node: ConvNode = { ...c, op: "conv", input: 0, weight: "w", bias: "bias" };
+    const b = new OnnxGraphBuilder();
+    for (const name of ["x", "w", "dy"]) b.fresh(name);
+    const outputs: string[] = [];
+    convBackward(b, node, "dy", "x", [1, c.h, c.w, cin], [1, ho, wo, cout], {
+      weight: (name) => name,
+      wanted: new Set(["w", "bias"]),
+      gradOut: (name, value) =>
+        outputs.push(b.node("Identity", [value], {}, { outputs: [`grad.${name}`] })),
+      sumAxes: (t) =>
+        b.node("ReduceSum", [t, b.int64("const.axes_023", [3], [0, 2, 3])], { keepdims: 0 }),
+      addInput: (dx) => outputs.push(b.node("Identity", [dx], {}, { outputs: ["dx"] })),
+    });
+    const wShape = c.depthwise ? [cin, 1, k, k] : [cout, cin, k, k];
+    const bytes = b.encode({
+      name: "conv_grad",
+      inputs: [
+        floatValueInfo("x", [B, cin, c.h, c.w]),
+        floatValueInfo("w", wShape),
+        floatValueInfo("dy", [B, cout, ho, wo]),
+      ],
+      outputs: outputs.map((o) =>
+        floatValueInfo(o, o === "dx" ? [B, cin, c.h, c.w] : o === "grad.w" ? wShape : [cout])
+      ),
+    });
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      const r = await session.run({
+        x: new ort.Tensor("float32", toNchw(x), [B, cin, c.h, c.w]),
+        w: new ort.Tensor("float32", wTorch, wShape),
+        dy: new ort.Tensor("float32", toNchw(dy), [B, cout, ho, wo]),
+      });
+      const dwTorch = tf.tidy(() =>
+        tf.transpose(ref.dw, c.depthwise ? [2, 3, 0, 1] : [3, 2, 0, 1]).dataSync() as Float32Array
+      );
+      const db = tf.tidy(() => tf.sum(dy, [0, 1, 2]).dataSync() as Float32Array);
+      for (
+        const [name, got, want] of [
+          ["dx", r.dx.data, toNchw(ref.dx)],
+          ["dW", r["grad.w"].data, dwTorch],
+          ["db", r["grad.bias"].data, db],
+        ] as const
+      ) {
+        assert.equal(got.length, want.length, `${label} ${name}: size`);
+        const { abs } = maxDiff(got as Float32Array, want);
+        const scale = Math.max(...want.map(Math.abs));
+        assert.ok(abs <= 1e-5 * Math.max(1, scale), `${label} ${name}: max |diff| ${abs}`);
+      }
+    } finally {
+      await session.release();
+      tf.dispose([x, wHwio, dy, ref.dx, ref.dw]);
+    }
+  }
+});
