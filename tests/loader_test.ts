@@ -127,6 +127,36 @@ Deno.test("createLoader() gives the same augmented batches with 0 and 2 workers"
   });
 });
 
+Deno.test("createLoader() prepares the next epoch's first batches early, the same ones", async () => {
+  await withDataset(7, async (dataset) => {
+    const opts = {
+      ...NORM,
+      batchSize: 2,
+      imageSize: [10, 10] as [number, number],
+      augment: true,
+      shuffle: true,
+      seed: 9,
+      workers: 1,
+      prefetch: 2,
+    };
+    const fresh = await collect(dataset, opts, 1);
+    const loader = createLoader(dataset, opts);
+    try {
+      const read = async (epoch: number, start?: number) => {
+        const out: Batch[] = [];
+        for await (const b of loader.epoch(epoch, start)) out.push(b);
+        return out;
+      };
+      await read(0); // leaves epoch 1's first batches under way
+      assert.deepEqual(await read(1), fresh);
+      await read(1); // leaves epoch 2's: a resume elsewhere does not take them
+      assert.deepEqual(await read(1, 2), fresh.slice(2));
+    } finally {
+      loader.close();
+    }
+  });
+});
+
 Deno.test("createLoader() drops the last short batch on request", async () => {
   await withDataset(5, async (dataset) => {
     const loader = createLoader(dataset, {

@@ -219,21 +219,43 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): DataLoader 
     };
   };
 
-  async function* epoch(index: number, start = 0): AsyncGenerator<Batch> {
+  /** The batches of one epoch from batch `next` on, prepared in order as they are asked for. */
+  const batches = (index: number, next: number) => {
     const all = Array.from({ length: n }, (_, i) => i);
     const order = opts.shuffle ? shuffled(makeRng(mixSeed(seed, index, 0x5eed)), all) : all;
     const queue: Promise<Batch>[] = [];
-    let next = Math.max(0, start);
-    const submit = () => {
-      if (next >= batchesPerEpoch) return;
-      const batch = assemble(order.slice(next * batchSize, (next + 1) * batchSize), index);
-      batch.catch(() => {}); // awaited below; do not report it as unhandled meanwhile
-      queue.push(batch);
-      next++;
+    return {
+      index,
+      queue,
+      /** Starts preparing the next batch; false when the epoch has no more. */
+      submit(): boolean {
+        if (next >= batchesPerEpoch) return false;
+        const batch = assemble(order.slice(next * batchSize, (next + 1) * batchSize), index);
+        batch.catch(() => {}); // awaited by epoch(); not reported as unhandled meanwhile
+        queue.push(batch);
+        next++;
+        return true;
+      },
     };
-    for (let k = 0; k <= prefetch; k++) submit();
-    while (queue.length > 0) {
-      const batch = await queue.shift()!;
+  };
+  // the first batches of the epoch after the one being read: once an epoch has every batch
+  // under way, the prefetch slots go on to the next, so a small dataset (a few batches per
+  // epoch) does not wait for decoding at each epoch's start
+  let ahead: ReturnType<typeof batches> | undefined;
+
+  async function* epoch(index: number, start = 0): AsyncGenerator<Batch> {
+    const current = ahead?.index === index && start === 0
+      ? ahead
+      : batches(index, Math.max(0, start));
+    ahead = undefined;
+    const submit = () => {
+      if (current.submit()) return;
+      ahead ??= batches(index + 1, 0);
+      ahead.submit();
+    };
+    while (current.queue.length <= prefetch && current.submit());
+    while (current.queue.length > 0) {
+      const batch = await current.queue.shift()!;
       submit();
       yield batch;
     }

@@ -102,6 +102,10 @@ export class OnnxTrainer {
     const ort: typeof Ort = await import("onnxruntime-node");
     const session = await ort.InferenceSession.create(graphs.step, {
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      // with a memory pattern the second run allocates (and page-faults) every activation
+      // again, as the first did: face-slim-320 at batch 16 took 2.7 s for each of runs 1 and 2,
+      // 0.5 s from run 3 on; without one, run 2 is already at speed (the arena reuses run 1's)
+      enableMemPattern: false,
     });
     const values = copyStateDict(stateDict);
     for (const { name } of graphs.params) {

@@ -209,6 +209,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       momentum: c.momentum,
       weightDecay: c.weightDecay,
       trainable: new Set(params.keys()),
+      // the loader's workers take cores too: on 2 cores with 2 workers, onnxruntime on one
+      // thread trained tiny 3 % and face-slim-320 (raccoon) 12 % faster than on two
+      threads: Math.max(1, (navigator.hardwareConcurrency ?? 1) - c.workers),
     })
     : undefined;
   if (onnx && run.resume) onnx.loadOptimizerState(run.resume.optimizer);
