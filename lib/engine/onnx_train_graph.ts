@@ -501,6 +501,19 @@ function phaseWindows(
   return windows;
 }
 
+/** The k² windows of x (NCHW) in tap order: by phase for a stride > 1 (dilation 1), else sliced. */
+function nchwWindows(
+  b: OnnxGraphBuilder,
+  node: ConvNode,
+  x: string,
+  inShape: number[],
+  outShape: number[],
+): string[] {
+  return node.stride > 1 && node.dilation === 1
+    ? phaseWindows(b, node, x, inShape, outShape)
+    : tapWindows(b, node, padSpatial(b, x, node.padding), outShape, [2, 3]);
+}
+
 /** x zero-padded by `p` on both spatial sides (NCHW). */
 function padSpatial(b: OnnxGraphBuilder, x: string, p: number): string {
   return p === 0 ? x : b.node("Pad", [x, b.int64(`const.pad${p}`, [8], [0, 0, p, p, 0, 0, p, p])]);
@@ -557,10 +570,8 @@ function im2colWeightGrad(
   inShape: number[],
   outShape: number[],
 ): string {
-  const { kernel: k, padding: p, inChannels: cin, outChannels: cout } = node;
-  const windows = node.stride > 1 && node.dilation === 1
-    ? phaseWindows(b, node, x, inShape, outShape)
-    : tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]);
+  const { kernel: k, inChannels: cin, outChannels: cout } = node;
+  const windows = nchwWindows(b, node, x, inShape, outShape);
   const cols = windows.length === 1 ? windows[0] : b.node("Concat", windows, { axis: 1 });
   const rows = (c: number) => b.int64(`const.rows3_${c}`, [3], [0, c, -1]);
   const colsT = b.node("Transpose", [b.node("Reshape", [cols, rows(k * k * cin)])], {
@@ -588,12 +599,10 @@ function depthwiseWeightGrad(
   inShape: number[],
   outShape: number[],
 ): string {
-  const { kernel: k, padding: p, outChannels: c } = node;
+  const { kernel: k, outChannels: c } = node;
   const [, ho, wo] = outShape;
   const batchAxis = b.int64("const.axis0", [1], [0]);
-  const windows = node.stride > 1 && node.dilation === 1
-    ? phaseWindows(b, node, x, inShape, outShape)
-    : tapWindows(b, node, padSpatial(b, x, p), outShape, [2, 3]);
+  const windows = nchwWindows(b, node, x, inShape, outShape);
   const taps = windows.map((window) => {
     // window [B, C, Ho, Wo] → dW[c, 0, a, e] = Σ_b,y,x window · dy
     const perImage = b.node("GlobalAveragePool", [b.node("Mul", [window, dy])]); // [B, C, 1, 1]
