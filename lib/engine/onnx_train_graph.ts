@@ -245,7 +245,7 @@ export function buildTrainGraphs(
       bwd.node("ReduceSum", [perImage, axes()], { keepdims: 0 }),
       bwd.scalar(`const.hw${hw}`, hw, []),
     ]); // [C]
-    const mean = once(() => bwd.node("ReduceMean", [perImage], { axes: [0], keepdims: 1 })); // [1, C, 1, 1]
+    const mean = once(() => bwd.node("ReduceMean", [perImage], { axes: [0, 2, 3], keepdims: 0 })); // [C]
     return { sum, mean };
   };
   const sumAxes = (x: string, hw: number) => channelStats(x, hw).sum;
@@ -306,13 +306,13 @@ export function buildTrainGraphs(
         if (wanted.has(wName)) gradOut(wName, g2.sum);
         add(node.input, () => {
           const c = node.channels;
-          const flat = (t: string) => bwd.node("Reshape", [t, flatShape()]); // [1, C, 1, 1] → [C]
-          const s = bwd.node("Mul", [bparam(wName), flat(inv)]);
+          const invC = bwd.node("Reshape", [inv, flatShape()]); // [1, C, 1, 1] → [C]
+          const s = bwd.node("Mul", [bparam(wName), invC]);
           const rest = affine(
             bwd,
             xhat,
-            bwd.node("Mul", [s, flat(g2.mean())]),
-            bwd.node("Mul", [s, flat(g1.mean())]),
+            bwd.node("Mul", [s, g2.mean()]),
+            bwd.node("Mul", [s, g1.mean()]),
             c,
           );
           return bwd.node("Sub", [
