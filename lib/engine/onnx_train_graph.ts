@@ -15,12 +15,12 @@
  *   with the flipped kernel (stride 1) or a `ConvTranspose`; a dense conv's weight gradient one
  *   matrix product per kernel tap, a depthwise one a product-and-sum per tap (the taps' windows
  *   stride-1 slices, by SpaceToDepth phase for a stride 2); BatchNorm's the batch-statistics
- *   formula; ReLU's the output gradient times sign(y).
+ *   formula; ReLU's the output gradient times [y > 0].
  *
  * The step is mostly memory-bound passes over the largest activations, so the lowering counts
  * them: a per-channel affine is one BatchNormalization (inference mode) rather than a Mul and an
- * Add, masks are products rather than `Where` (several times slower in onnxruntime), and no
- * strided slices (copied element by element).
+ * Add, masks are products of threaded ops rather than `Where`, `Sign` or comparisons (4–10× a
+ * Mul in onnxruntime, and single-threaded), and no strided slices (copied element by element).
  *
  * Supported ops: conv (plain and depthwise, any stride, padding and dilation), batchNorm,
  * relu, relu6, add, concat, flattenHead: what `tiny` and UltraFace use. Others (max pooling,
@@ -231,7 +231,6 @@ export function buildTrainGraphs(
   // shared constants, added on first use (onnxruntime warns of unused initializers)
   const axes = once(() => bwd.int64("const.axes_023", [3], [0, 2, 3]));
   const shape1c11 = once(() => bwd.int64("const.shape_1c11", [4], [1, -1, 1, 1]));
-  const zero = once(() => bwd.scalar("const.zero", 0, []));
   const flatShape = once(() => bwd.int64("const.shape_c", [1], [-1]));
   const gradOut = (name: string, value: string) => {
     const out = bwd.node("Identity", [value], {}, { outputs: [`grad.${name}`] });
@@ -279,21 +278,9 @@ export function buildTrainGraphs(
         node.inputs.forEach((r) => add(r, () => g));
         break;
       case "relu":
-        // g·[y > 0] as g·sign(y) (y ≥ 0): onnxruntime's Where is several times slower than a Mul
-        add(node.input, () => bwd.node("Mul", [g, bwd.node("Sign", [names[i]])]));
+      case "relu6":
+        add(node.input, () => activationBackward(bwd, node.op as "relu" | "relu6", g, names[i]));
         break;
-      case "relu6": {
-        const x = names[node.input];
-        add(node.input, () => {
-          const six = bwd.scalar(`const.six_${i}`, 6, []);
-          const inside = bwd.node("And", [
-            bwd.node("Greater", [x, zero()]),
-            bwd.node("Less", [x, six]),
-          ]);
-          return bwd.node("Mul", [g, bwd.node("Cast", [inside], { to: FLOAT })]);
-        });
-        break;
-      }
       case "batchNorm": {
         // dx = s·g − (x̂·s·mean(g·x̂) + s·mean(g)), s = γ/σ, means over B, H, W (the bracket one
         // affine pass); dβ = Σ g, dγ = Σ g·x̂
@@ -349,6 +336,28 @@ export function buildTrainGraphs(
 function split(b: OnnxGraphBuilder, x: string, sizes: number[], hint: string): string[] {
   const s = b.int64(`const.${hint}_sizes`, [sizes.length], sizes);
   return b.nodeOutputs("Split", [x, s], { axis: 1 }, sizes.map((_, j) => `${hint}_part${j}`));
+}
+
+/**
+ * Appends the input gradient of a ReLU or ReLU6 to `b` from its output gradient `g` and its
+ * output `y`, as PyTorch takes it: g where the input x is in (0, ∞) or (0, 6), else 0 (from y:
+ * 0 < x < 6 exactly when y·(6 − y) > 0, 6 − y being exact near 6). The mask [v > 0] of a v ≥ 0 is
+ * two HardSigmoids, max(0, min(1, 2¹²⁷·v)): the first maps every normal v to 1 and a denormal
+ * one to at least 2⁻²², the second that to 1. Both are threaded in onnxruntime, unlike `Sign` or
+ * `Greater` + `Cast` (4× a Mul, single-threaded) and `Where` (10×). Returns dx's name.
+ */
+export function activationBackward(
+  b: OnnxGraphBuilder,
+  op: "relu" | "relu6",
+  g: string,
+  y: string,
+): string {
+  const clampUp = (v: string) =>
+    b.node("HardSigmoid", [v], { alpha: { float: 2 ** 127 }, beta: { float: 0 } });
+  const v = op === "relu"
+    ? y
+    : b.node("Mul", [y, b.node("Sub", [b.scalar("const.six", 6, []), y])]);
+  return b.node("Mul", [g, clampUp(clampUp(v))]);
 }
 
 /**
