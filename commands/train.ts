@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { backendOption, parseInteger, parsePositiveInt } from "./options.ts";
+import { defaultWorkers } from "../lib/data/loader.ts";
 
 function parsePositive(value: string): number {
   const v = Number(value);
@@ -87,7 +88,11 @@ export function trainCommand() {
       ).choices(["auto", "tfjs", "onnx"] as const).default("auto" as const),
     )
     .option("--seed <n>", "seed of the weights, order and augmentation", parseInteger, 0)
-    .option("--workers <n>", "image-loading workers (0: main thread)", parseInteger, 2)
+    .addOption(
+      new Option("--workers <n>", "image-loading workers (0: main thread)")
+        .argParser(parseInteger)
+        .default(defaultWorkers(), "2, or 1 on a machine of 2 cores"),
+    )
     .option("--project <dir>", "runs folder", "runs")
     .option("--name <name>", "run name under <project>/train (increments: exp, exp2, …)", "exp")
     .option("--resume <run>", "continue runs/train/NAME from its last checkpoint, exactly")

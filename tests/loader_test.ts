@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { FileError } from "../lib/errors.ts";
 import { writeImage } from "../lib/data/image.ts";
-import { type Batch, createLoader, type LoaderOptions } from "../lib/data/loader.ts";
+import {
+  type Batch,
+  createLoader,
+  defaultWorkers,
+  type LoaderOptions,
+} from "../lib/data/loader.ts";
 
 /** A model config's normalization (tiny: (x − 127.5) / 127.5). */
 const NORM = {
@@ -155,6 +160,10 @@ Deno.test("createLoader() prepares the next epoch's first batches early, the sam
       loader.close();
     }
   });
+});
+
+Deno.test("defaultWorkers() leaves a CPU training step a core of its own on 2 cores", () => {
+  assert.deepEqual([1, 2, 3, 4, 16].map((cores) => defaultWorkers(cores)), [1, 1, 2, 2, 2]);
 });
 
 Deno.test("createLoader() drops the last short batch on request", async () => {

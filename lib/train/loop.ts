@@ -209,8 +209,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       momentum: c.momentum,
       weightDecay: c.weightDecay,
       trainable: new Set(params.keys()),
-      // the loader's workers take cores too: on 2 cores with 2 workers, onnxruntime on one
-      // thread trained tiny 3 % and face-slim-320 (raccoon) 12 % faster than on two
+      // onnxruntime on the cores the loader's workers leave: on 2 cores with 2 workers, one
+      // thread trained tiny 3 % and face-slim-320 (raccoon) 12 % faster than two
       threads: Math.max(1, (navigator.hardwareConcurrency ?? 1) - c.workers),
     })
     : undefined;
