@@ -13,7 +13,7 @@
  *   by `TopK`, both over max(1, positives)) and its gradient with respect to the head outputs;
  * - gradients written out per op: a conv's input gradient is a conv of the output gradient
  *   with the flipped kernel (stride 1) or a `ConvTranspose`; a dense conv's weight gradient one
- *   matrix product per kernel tap, a depthwise one a product-and-sum per tap (the taps' windows
+ *   matrix product per kernel tap, a depthwise one batched row products per tap (the taps' windows
  *   stride-1 slices, by SpaceToDepth phase for a stride 2); BatchNorm's the batch-statistics
  *   formula; ReLU's the output gradient times [y > 0].
  *
@@ -66,6 +66,32 @@ type ValueInfo = ReturnType<typeof floatValueInfo>;
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= make());
+}
+
+/**
+ * Σ over H, W of a·c, per image and channel (`a`, `c` NCHW of `channels` channels and H·W = `hw`):
+ * `[B, C, 1, 1]`. One batched product of rows, `a [B·C, 1, H·W] × cᵀ [B·C, H·W, 1]`, for which
+ * onnxruntime folds the Transpose into the product (transB): it reads a and c once, and takes half
+ * the time of a Mul and a GlobalAveragePool, which write the product out and read it back.
+ * `cT` may be given (from {@link rowsT}) when several products share c.
+ */
+function channelDots(
+  b: OnnxGraphBuilder,
+  a: string,
+  c: string,
+  channels: number,
+  hw: number,
+  cT: string = rowsT(b, c, hw),
+): string {
+  const rows = b.int64(`const.rows_${hw}`, [3], [-1, 1, hw]);
+  const dots = b.node("MatMul", [b.node("Reshape", [a, rows]), cT]); // [B·C, 1, 1]
+  return b.node("Reshape", [dots, b.int64(`const.bc11_${channels}`, [4], [-1, channels, 1, 1])]);
+}
+
+/** `c` [B, C, H, W] as transposed rows `[B·C, H·W, 1]`: the right-hand side of {@link channelDots}. */
+function rowsT(b: OnnxGraphBuilder, c: string, hw: number): string {
+  const rows = b.int64(`const.rows_${hw}`, [3], [-1, 1, hw]);
+  return b.node("Transpose", [b.node("Reshape", [c, rows])], { perm: [0, 2, 1] });
 }
 
 /**
@@ -247,6 +273,18 @@ export function buildTrainGraphs(
     const mean = once(() => bwd.node("ReduceMean", [perImage], { axes: [0, 2, 3], keepdims: 0 })); // [C]
     return { sum, mean };
   };
+  // the same of a·c: per-image sums of products (channelDots), then a reduction over B
+  const channelDotStats = (a: string, c: string, channels: number, hw: number) => {
+    const perImage = channelDots(bwd, a, c, channels, hw);
+    const sum = bwd.node("ReduceSum", [perImage, axes()], { keepdims: 0 }); // [C]
+    const mean = once(() =>
+      bwd.node("Mul", [
+        bwd.node("ReduceMean", [perImage], { axes: [0, 2, 3], keepdims: 0 }),
+        bwd.scalar(`const.inv_hw${hw}`, 1 / hw, []),
+      ])
+    ); // [C]
+    return { sum, mean };
+  };
   const sumAxes = (x: string, hw: number) => channelStats(x, hw).sum;
   for (let i = graph.nodes.length - 1; i >= 1; i--) {
     const parts = grads.get(i);
@@ -288,7 +326,7 @@ export function buildTrainGraphs(
         const [wName, bName] = [`${node.prefix}.weight`, `${node.prefix}.bias`];
         const hw = shapes[i][1] * shapes[i][2];
         const g1 = channelStats(g, hw);
-        const g2 = channelStats(bwd.node("Mul", [g, xhat]), hw);
+        const g2 = channelDotStats(g, xhat, node.channels, hw);
         if (wanted.has(bName)) gradOut(bName, g1.sum);
         if (wanted.has(wName)) gradOut(wName, g2.sum);
         add(node.input, () => {
@@ -596,9 +634,9 @@ function im2colWeightGrad(
 
 /**
  * The depthwise dW[c, 0, a, e] = Σ_b,y,x dy[b, c, y, x] · xpad[b, c, y·s + a·d, x·s + e·d], one
- * window of the padded input per tap (by phase for a stride > 1), times dy, summed. A grouped
- * conv with dy as the filter computes the same, but onnxruntime unrolls it into k² copies of the
- * input per group too, and two transposes more: no faster.
+ * window of the padded input per tap (by phase for a stride > 1) against dy ({@link channelDots}),
+ * summed over the batch. A grouped conv with dy as the filter computes the same, but onnxruntime
+ * unrolls it into k² copies of the input per group too, and two transposes more: no faster.
  */
 function depthwiseWeightGrad(
   b: OnnxGraphBuilder,
@@ -612,17 +650,14 @@ function depthwiseWeightGrad(
   const [, ho, wo] = outShape;
   const batchAxis = b.int64("const.axis0", [1], [0]);
   const windows = nchwWindows(b, node, x, inShape, outShape);
+  const dyT = rowsT(b, dy, ho * wo);
   const taps = windows.map((window) => {
     // window [B, C, Ho, Wo] → dW[c, 0, a, e] = Σ_b,y,x window · dy
-    const perImage = b.node("GlobalAveragePool", [b.node("Mul", [window, dy])]); // [B, C, 1, 1]
+    const perImage = channelDots(b, window, dy, c, ho * wo, dyT); // [B, C, 1, 1]
     return b.node("ReduceSum", [perImage, batchAxis], { keepdims: 0 }); // [C, 1, 1]
   });
   const joined = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: 1 }); // [C, k², 1]
-  const shape = b.int64(`const.dw_shape_${c}_${k}`, [4], [c, 1, k, k]);
-  return b.node("Mul", [
-    b.node("Reshape", [joined, shape]),
-    b.scalar(`const.hw${ho * wo}`, ho * wo, []),
-  ]);
+  return b.node("Reshape", [joined, b.int64(`const.dw_shape_${c}_${k}`, [4], [c, 1, k, k])]);
 }
 
 /**
