@@ -42,8 +42,6 @@ const CASES: Case[] = [
   conv([8, 8, 3, 1, 2, 2], true, [9, 9]),
 ];
 
-const B = 2;
-
 /** NHWC → NCHW data. */
 function toNchw(t: tf.Tensor4D): Float32Array {
   return tf.tidy(() => tf.transpose(t, [0, 3, 1, 2]).dataSync() as Float32Array);
@@ -53,8 +51,9 @@ Deno.test("buildTrainGraphs' conv gradients equal tfjs's for every lowering bran
   await useBackend("cpu");
   const ort: typeof Ort = await import("onnxruntime-node");
   const rand = makeRng(11);
-  for (const c of CASES) {
-    const label = JSON.stringify(c);
+  // an even batch takes the dense filter gradient's products in halves, an odd one whole
+  for (const [B, c] of [2, 3].flatMap((batch) => CASES.map((c) => [batch, c] as const))) {
+    const label = `B ${B} ${JSON.stringify(c)}`;
     const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin, outChannels: cout } = c;
     const out = (n: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
     const [ho, wo] = [out(c.h), out(c.w)];

@@ -568,9 +568,9 @@ function padSpatial(b: OnnxGraphBuilder, x: string, p: number): string {
 
 /**
  * dW[o, i, a, e] = Σ_b,y,x dy[b, o, y, x] · xpad[b, i, y·s + a·d, x·s + e·d]: per tap (a, e)
- * one matrix product `dy [Cout, B·Ho·Wo] × window [B·Ho·Wo, Cin]` of a strided slice of the
- * padded input in NHWC (a conv of x with dy as a Ho×Wo filter computes the same, but as a
- * k²-column product: 1.5–2× slower in onnxruntime). With fewer than 16 input channels (an
+ * one matrix product `dy [Cout, B·Ho·Wo] × window [B·Ho·Wo, Cin]` (as two halves of the batch)
+ * of a strided slice of the padded input in NHWC (a conv of x with dy as a Ho×Wo filter computes
+ * the same, but as a k²-column product: 1.5–2× slower in onnxruntime). With fewer than 16 input channels (an
  * image's 3) those products are too narrow for MLAS and the NHWC slices copy a few floats at a
  * time, so the windows go into one channel-major im2col instead ({@link im2colWeightGrad}).
  */
@@ -586,15 +586,31 @@ function denseWeightGrad(
   if (cin < 16 && (k > 1 || node.stride > 1)) {
     return im2colWeightGrad(b, node, x, dy, inShape, outShape);
   }
+  // the products in S = 2 halves of the batch when B is even (else S = 1), summed: MLAS splits a
+  // product among threads by its rows and columns only, and these have few of both (Cout × Cin)
+  // but a long inner dimension; as a batch of two it runs a half on each of two threads
+  const hw = outShape[1] * outShape[2];
+  const i64 = (hint: string, values: number[]) => b.int64(hint, [values.length], values);
+  const s2 = halves(b, dy);
+  const withS = (hint: string, rest: number[]) =>
+    b.node("Concat", [s2, i64(hint, rest)], { axis: 0 });
   const dyMat = b.node("Reshape", [
-    b.node("Transpose", [dy], { perm: [1, 0, 2, 3] }),
-    b.int64(`const.rows_${cout}`, [2], [cout, -1]),
-  ]); // [Cout, B·Ho·Wo]
+    b.node(
+      "Transpose",
+      [b.node("Reshape", [dy, withS(`const.m1_${cout}_${hw}`, [-1, cout, hw])])],
+      {
+        perm: [0, 2, 1, 3],
+      },
+    ),
+    withS(`const.${cout}_m1`, [cout, -1]),
+  ]); // [S, Cout, B/S·Ho·Wo]
   const xhwc = b.node("Transpose", [padSpatial(b, x, p)], { perm: [0, 2, 3, 1] }); // [B, Hp, Wp, Cin]
-  const windowShape = b.int64(`const.cols_${cin}`, [2], [-1, cin]);
+  const windowShape = withS(`const.m1_${cin}`, [-1, cin]);
+  const batchAxis = i64("const.axis0", [0]);
   const taps = tapWindows(b, node, xhwc, outShape, [1, 2]).map((window) => {
-    // window [B, Ho, Wo, Cin] → dW[:, :, a, e] = dy [Cout, B·Ho·Wo] × window [B·Ho·Wo, Cin]
-    const product = b.node("MatMul", [dyMat, b.node("Reshape", [window, windowShape])]);
+    // window [B, Ho, Wo, Cin] → dW[:, :, a, e] = Σ_S dy [S, Cout, B/S·Ho·Wo] × window [S, B/S·Ho·Wo, Cin]
+    const halvesProduct = b.node("MatMul", [dyMat, b.node("Reshape", [window, windowShape])]);
+    const product = b.node("ReduceSum", [halvesProduct, batchAxis], { keepdims: 0 });
     return k === 1 ? product : b.node("Unsqueeze", [product, b.int64("const.axis2", [1], [2])]);
   });
   const joined = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: 2 }); // [Cout, Cin, k²]
@@ -602,6 +618,14 @@ function denseWeightGrad(
     joined,
     b.int64(`const.w_${cout}_${cin}_${k}`, [4], [cout, cin, k, k]),
   ]);
+}
+
+/** `[S]` (int64): 2 when the batch (dim 0 of `t`) is even, else 1. */
+function halves(b: OnnxGraphBuilder, t: string): string {
+  const i64 = (hint: string, values: number[]) => b.int64(hint, [values.length], values);
+  const two = i64("const.two", [2]);
+  const batch = b.node("Slice", [b.node("Shape", [t]), i64("const.i0", [0]), i64("const.i1", [1])]);
+  return b.node("Sub", [two, b.node("Mod", [batch, two])]);
 }
 
 /**
