@@ -17,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { registerTrainingGradients } from "./gradients.ts";
+import { chunkWebGpuAddN } from "./webgpu_addn.ts";
 
 /** What `--backend` accepts. */
 export type BackendChoice = "auto" | "wasm" | "webgpu" | "cpu";
@@ -241,6 +242,7 @@ export async function initBackend(
       if (!(await tf.setBackend("webgpu"))) {
         throw new Error("the tfjs webgpu backend failed to start");
       }
+      chunkWebGpuAddN();
       info = { name: "webgpu", threads: 0, simd: false, adapter };
     }
   }
