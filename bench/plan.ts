@@ -150,6 +150,21 @@ export function planRows(env: Environment): Row[] {
         })
       )
     ),
+    ...["tiny", "face-slim-320"].map((model): Row => {
+      // issue 9's GPU item: a step on WebGPU beside PyTorch on the same GPU (CUDA where torch
+      // has it); skipped, with the reason, where Deno's WebGPU has no hardware adapter
+      const device = env.torchGpuDevice;
+      const spec = { task: "train_step" as const, model, batch: 16, threads: env.cores, device };
+      return {
+        section: "training step (SGD, random weights)",
+        name: `${model}, batch 16`,
+        engine: `tfjs webgpu vs PyTorch ${device === "cuda" ? "CUDA" : `×${env.cores}`}`,
+        ours: env.noGpu
+          ? { skip: env.noGpu }
+          : { worker: "webgpu", spec: { ...spec, engine: "tfjs" } },
+        torch: env.noGpu ? undefined : torchSide(env, spec),
+      };
+    }),
     ...convRows(env),
     {
       section: "post-processing",

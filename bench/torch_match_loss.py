@@ -28,7 +28,7 @@ def match_targets(targets, anchors_xyxy, matcher, coder):
         fg = torch.where(matched >= 0)[0]
         fg_matched = matched[fg]
         fg_targets.append((fg, coder.encode_single(t["boxes"][fg_matched], anchors_xyxy[fg, :])))
-        gt = torch.zeros((anchors_xyxy.size(0),), dtype=t["labels"].dtype)
+        gt = torch.zeros((anchors_xyxy.size(0),), dtype=t["labels"].dtype, device=anchors_xyxy.device)
         gt[fg] = t["labels"][fg_matched]
         cls_targets.append(gt)
     return fg_targets, torch.stack(cls_targets)

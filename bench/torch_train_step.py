@@ -62,7 +62,7 @@ def random_targets(batch, classes, gen):
 
 
 def setup_train_step(spec, device):
-    """`{model: tiny | face-slim-320, batch}` → a run() of one SGD step."""
+    """`{model: tiny | face-slim-320, batch}` → a run() of one SGD step on `device` (cpu, cuda)."""
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(7)
     name, batch = spec["model"], spec["batch"]
@@ -77,13 +77,13 @@ def setup_train_step(spec, device):
         priors = ultraface_priors()
     else:
         raise ValueError(f"unknown model {name}")
-    model.train()
-    anchors = cxcywh_to_xyxy(priors)
+    model.to(device).train()
+    anchors = cxcywh_to_xyxy(priors).to(device)
     matcher = det_utils.SSDMatcher(0.5)
     coder = det_utils.BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
-    x = torch.rand(batch, 3, *size, generator=gen) * 2 - 1
-    targets = random_targets(batch, classes, gen)
+    x = (torch.rand(batch, 3, *size, generator=gen) * 2 - 1).to(device)
+    targets = [{k: v.to(device) for k, v in t.items()} for t in random_targets(batch, classes, gen)]
 
     def run():
         opt.zero_grad(set_to_none=True)
