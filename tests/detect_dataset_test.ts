@@ -34,6 +34,7 @@ function spied(model: SsdModel) {
     },
     loadStateDict: (sd, opts) => model.loadStateDict(sd, opts),
     stateDict: () => model.stateDict(),
+    stateDictAsync: () => model.stateDictAsync(),
     numParams: () => model.numParams(),
     dispose: () => void calls.disposed++,
   };

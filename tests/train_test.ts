@@ -5,7 +5,8 @@ import { registerTrainingGradients } from "../lib/engine/gradients.ts";
 import { buildModel, type SsdModel } from "../lib/model/ssd.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { writeSynthDataset } from "../lib/data/synth.ts";
-import { readCheckpoint } from "../lib/train/checkpoint.ts";
+import { readCheckpoint, saveCheckpoint } from "../lib/train/checkpoint.ts";
+import { Sgd } from "../lib/train/sgd.ts";
 import { DivergedError, train, type TrainConfig } from "../lib/train/loop.ts";
 import { useBackend } from "./model_helpers.ts";
 
@@ -98,6 +99,44 @@ for (const { backend, engine } of RESUME_CASES) {
     resumed.dispose();
   });
 }
+
+Deno.test("saveCheckpoint() reads nothing back synchronously (WebGPU cannot under Deno)", async () => {
+  await useBackend("cpu");
+  const model = buildModel(getConfig("tiny"), { seed: 2 });
+  const sgd = new Sgd(model.params);
+  const grads = new Map([...model.params].map(([k, v]) => [k, tf.onesLike(v)]));
+  sgd.step(grads, 0.01);
+  const want = { sd: model.stateDict(), buffers: sgd.state() };
+  const dir = await Deno.makeTempDir();
+  const engine = tf.engine() as unknown as { readSync: (dataId: unknown) => unknown };
+  const readSync = engine.readSync;
+  engine.readSync = () => {
+    throw new Error("synchronous read");
+  };
+  try {
+    await saveCheckpoint(`${dir}/c.safetensors`, model, sgd, {
+      step: 1,
+      epoch: 0,
+      batch: 1,
+      seed: 0,
+      bestMap: -1,
+      seconds: 0,
+      epochSums: { loss: 0, locLoss: 0, clsLoss: 0, steps: 0 },
+      history: [],
+    });
+  } finally {
+    engine.readSync = readSync;
+  }
+  const back = await readCheckpoint(`${dir}/c.safetensors`);
+  for (const [name, t] of want.sd) assert.deepEqual(back.stateDict.get(name)?.data, t.data, name);
+  for (const [name, b] of want.buffers) {
+    assert.deepEqual(back.optimizer.get(name)?.data, b.data, name);
+  }
+  tf.dispose([...grads.values()]);
+  sgd.dispose();
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
 
 Deno.test("train() learns: the loss of tiny on a few fixed images falls by half in 40 steps", async () => {
   await useBackend("wasm");

@@ -60,6 +60,8 @@ export interface SsdModel {
   loadStateDict(sd: StateDict, opts?: { strict?: boolean }): void;
   /** All weights and BatchNorm buffers in PyTorch layout and names. */
   stateDict(): StateDict;
+  /** {@link stateDict} read asynchronously, which WebGPU needs (under Deno it cannot read back synchronously). */
+  stateDictAsync(): Promise<StateDict>;
   /** Number of trainable scalars (torchvision's `num_params`). */
   numParams(): number;
   /** Frees every variable. */
@@ -156,17 +158,37 @@ class Ssd implements SsdModel {
   }
 
   stateDict(): StateDict {
-    const out: StateDict = new Map();
-    for (const [name, e] of this.#store.entries) {
+    const values = new Map<string, Float32Array>();
+    for (const [name, t] of this.#torchLayout()) {
+      values.set(name, Float32Array.from(t.dataSync() as Float32Array));
+      t.dispose();
+    }
+    return this.#withCounters(values);
+  }
+
+  async stateDictAsync(): Promise<StateDict> {
+    const values = new Map<string, Float32Array>();
+    for (const [name, t] of this.#torchLayout()) {
+      values.set(name, Float32Array.from((await t.data()) as Float32Array));
+      t.dispose();
+    }
+    return this.#withCounters(values);
+  }
+
+  /** Each entry's value in PyTorch's layout, a new tensor (the caller disposes it). */
+  #torchLayout(): [string, tf.Tensor][] {
+    return [...this.#store.entries].map(([name, e]) => {
       const perm = TO_TORCH[e.layout];
-      const data = tf.tidy(() => perm ? tf.transpose(e.variable, perm) : tf.clone(e.variable));
-      const values = data.dataSync() as Float32Array;
-      data.dispose();
-      out.set(name, {
-        dtype: "float32",
-        shape: [...e.torchShape],
-        data: Float32Array.from(values),
-      });
+      return [name, tf.tidy(() => perm ? tf.transpose(e.variable, perm) : tf.clone(e.variable))];
+    });
+  }
+
+  /** The state dict of these values, with each BatchNorm's `num_batches_tracked`. */
+  #withCounters(values: Map<string, Float32Array>): StateDict {
+    const out: StateDict = new Map();
+    for (const [name, data] of values) {
+      const e = this.#store.entries.get(name)!;
+      out.set(name, { dtype: "float32", shape: [...e.torchShape], data });
       const counter = name.replace(/running_var$/, "num_batches_tracked");
       if (counter !== name && this.#store.counters.has(counter)) {
         const tracked: TensorData = {

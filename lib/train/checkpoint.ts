@@ -68,8 +68,8 @@ export async function saveCheckpoint(
   state: TrainState,
 ): Promise<void> {
   const cfg = model.config;
-  const tensors: StateDict = model.stateDict();
-  for (const [name, b] of optimizer.state()) {
+  const tensors: StateDict = await model.stateDictAsync();
+  for (const [name, b] of await optimizer.stateAsync()) {
     tensors.set(`${OPTIMIZER_PREFIX}${name}`, { dtype: "float32", shape: b.shape, data: b.data });
   }
   await writeSafetensors(

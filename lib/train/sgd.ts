@@ -94,6 +94,18 @@ export class Sgd {
     return out;
   }
 
+  /** {@link state} read asynchronously, which WebGPU needs. */
+  async stateAsync(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, b] of this.#buffers) {
+      out.set(name, {
+        shape: [...b.shape],
+        data: Float32Array.from((await b.data()) as Float32Array),
+      });
+    }
+    return out;
+  }
+
   /**
    * Restores buffers saved by {@link state}. Names this optimizer does not update are ignored.
    *
