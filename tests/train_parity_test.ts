@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { getConfig } from "../lib/config.ts";
 import { registerTrainingGradients } from "../lib/engine/gradients.ts";
+import { initBackend, probeWebGpuAdapter } from "../lib/engine/tfjs.ts";
 import { readSafetensors } from "../lib/io/safetensors.ts";
 import {
   compareStateDicts,
@@ -38,19 +39,29 @@ if (MISSING) {
   );
 }
 
-const CASES: { model: string; backend: "cpu" | "wasm"; steps: number }[] = [
+const adapter = await probeWebGpuAdapter();
+if (adapter === null) {
+  console.log("train_parity_test: no WebGPU adapter, the webgpu case is skipped");
+}
+
+const CASES: { model: string; backend: "cpu" | "wasm" | "webgpu"; steps: number }[] = [
   { model: "tiny", backend: "cpu", steps: 5 },
   { model: "tiny", backend: "wasm", steps: 20 },
   { model: "face-slim-320", backend: "wasm", steps: 20 },
+  // any adapter, a software one too (slow, but the numbers are the GPU path's)
+  { model: "tiny", backend: "webgpu", steps: 5 },
 ];
 
 for (const { model: name, backend, steps } of CASES) {
   Deno.test({
     name: `trainStep() on ${backend} equals PyTorch's SGD steps of ${name} ` +
       `(loss, weights, running statistics, ${steps}-step curve)`,
-    ignore: MISSING,
+    ignore: MISSING || (backend === "webgpu" && adapter === null),
+    sanitizeOps: backend !== "webgpu", // the WebGPU device lives on after the test
+    sanitizeResources: backend !== "webgpu",
   }, async () => {
-    await useBackend(backend);
+    if (backend === "webgpu") await initBackend("webgpu");
+    else await useBackend(backend);
     await registerTrainingGradients();
     const e: Expected = JSON.parse(await Deno.readTextFile(genPath(`${name}_expected.json`)));
     const batches = await readBatches(name, e);
@@ -76,12 +87,12 @@ for (const { model: name, backend, steps } of CASES) {
     let sgd = new Sgd(model.params, opts);
     try {
       // PyTorch matched against these priors: they must be the ones the step uses.
-      assert.deepEqual(Array.from(priors.dataSync()), dumped.flat().map(Math.fround));
+      assert.deepEqual(Array.from(await priors.data()), dumped.flat().map(Math.fround));
 
       // One step at the step-1 rate.
       model.loadStateDict(init);
       const first = await run(sgd, 0, e.step1.lr);
-      const weights = compareStateDicts(model.stateDict(), step1);
+      const weights = compareStateDicts(await model.stateDictAsync(), step1);
       const loss1 = Math.max(
         relErr(first.loss, e.step1.loss),
         relErr(first.locLoss, e.step1.locLoss),
@@ -126,6 +137,7 @@ for (const { model: name, backend, steps } of CASES) {
       sgd.dispose();
       priors.dispose();
       model.dispose();
+      if (backend === "webgpu") await initBackend("cpu");
     }
   });
 }
