@@ -4,6 +4,7 @@ import { backendInfo, initBackend, probeWebGpuAdapter } from "../lib/engine/tfjs
 import { maxAbsDiff, runConvCheck } from "../lib/engine/check.ts";
 import { onnxruntimeAvailable } from "../lib/engine/onnx.ts";
 import { denoRunArgs } from "./cli.ts";
+import { webGpuTest } from "./webgpu_helpers.ts";
 
 Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp");
 
@@ -75,31 +76,17 @@ console.log(info.threads, (await y.data())[0]);
   assert.equal(new TextDecoder().decode(out.stdout).trim(), "2 16");
 });
 
-const webGpu = await probeWebGpuAdapter();
-if (webGpu === null) console.log("engine_test: no WebGPU adapter, the webgpu AddN test is skipped");
-
-Deno.test({
-  name: "tf.addN on webgpu sums any number of inputs (tfjs's shader binds one buffer per input)",
-  ignore: webGpu === null,
-  sanitizeOps: false, // the WebGPU device lives on after the test
-  sanitizeResources: false,
-  async fn() {
-    await initBackend("webgpu");
-    const cpuForward = tf.env().getBool("WEBGPU_CPU_FORWARD");
-    try {
-      tf.env().set("WEBGPU_CPU_FORWARD", false);
-      // 7 inputs fit the default 8 storage buffers with the output; 8 and more did not
-      for (const k of [2, 7, 8, 9, 40]) {
-        const inputs = Array.from({ length: k }, (_, i) => tf.fill([1000], i + 1));
-        const sum = tf.addN(inputs);
-        const got = await sum.data();
-        const want = (k * (k + 1)) / 2;
-        assert.ok(got.every((v) => v === want), `${k} inputs: ${got[0]}, want ${want}`);
-        tf.dispose([...inputs, sum]);
-      }
-    } finally {
-      tf.env().set("WEBGPU_CPU_FORWARD", cpuForward);
-      await initBackend("cpu");
+webGpuTest(
+  "tf.addN on webgpu sums any number of inputs (tfjs's shader binds one buffer per input)",
+  async () => {
+    // 7 inputs fit the default 8 storage buffers with the output; 8 and more did not
+    for (const k of [2, 7, 8, 9, 40]) {
+      const inputs = Array.from({ length: k }, (_, i) => tf.fill([1000], i + 1));
+      const sum = tf.addN(inputs);
+      const got = await sum.data();
+      const want = (k * (k + 1)) / 2;
+      assert.ok(got.every((v) => v === want), `${k} inputs: ${got[0]}, want ${want}`);
+      tf.dispose([...inputs, sum]);
     }
   },
-});
+);

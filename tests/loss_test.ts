@@ -4,7 +4,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { multiboxLoss } from "../lib/loss.ts";
 import { matchTargets } from "../lib/match.ts";
 import { registerTrainingGradients } from "../lib/engine/gradients.ts";
-import { initBackend, probeWebGpuAdapter } from "../lib/engine/tfjs.ts";
+import { webGpuTest } from "./webgpu_helpers.ts";
 
 await tf.setBackend("cpu");
 await registerTrainingGradients(); // tfjs-core alone has no gradient functions
@@ -264,67 +264,55 @@ Deno.test("multiboxLoss() and matchTargets() read nothing back synchronously (as
   tf.dispose([priors, locPred, clsLogits, targets.locTargets, targets.clsTargets, ...out]);
 });
 
-const adapter = await probeWebGpuAdapter();
-if (adapter === null) console.log("loss_test: no WebGPU adapter, the webgpu test is skipped");
+/** The loss case's matching, loss and gradients, and the ties case's, read with `data()`. */
+async function lossResults(): Promise<number[][]> {
+  const c = (fx.cases as LossCase[]).find((x) => x.gradLoc)!;
+  const flatTargets = c.gtXyxy.map((b, k) => ({ boxes: b.flat(), labels: c.labels[k] }));
+  const tensors: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(t: T) => (tensors.push(t), t);
+  const priors = keep(tf.tensor2d(c.priorsCxcywh!));
+  const t = matchTargets(priors, flatTargets);
+  keep(t.locTargets), keep(t.clsTargets);
+  const locPred = keep(tf.tensor3d(c.locPred as number[][][]));
+  const clsLogits = keep(tf.tensor3d(c.clsLogits as number[][][]));
+  const ties = tieCase();
+  Object.values(ties).forEach(keep);
+  const lossGrads = (o: { locPred: tf.Tensor3D; clsLogits: tf.Tensor3D }, tg: typeof t) => {
+    const value = multiboxLoss(o, tg);
+    Object.values(value).forEach(keep);
+    const grads = tf.grads((l: tf.Tensor, g: tf.Tensor) =>
+      multiboxLoss({ locPred: l as tf.Tensor3D, clsLogits: g as tf.Tensor3D }, tg).loss
+    )([o.locPred, o.clsLogits]);
+    grads.forEach(keep);
+    return [value.loss, value.locLoss, value.clsLoss, ...grads];
+  };
+  const results = [
+    t.locTargets,
+    t.clsTargets,
+    ...lossGrads({ locPred, clsLogits }, t),
+    ...lossGrads(ties, { ...ties, matches: [], numPositives: 0 }),
+  ];
+  const data = await Promise.all(results.map((r) => r.data()));
+  tf.dispose(tensors);
+  return data.map((d) => Array.from(d as Float32Array | Int32Array));
+}
 
-Deno.test({
-  name: "multiboxLoss() and matchTargets() on webgpu equal cpu (values and gradients)",
-  ignore: adapter === null,
-  sanitizeOps: false, // the WebGPU device lives on after the test
-  sanitizeResources: false,
-  async fn() {
+webGpuTest(
+  "multiboxLoss() and matchTargets() on webgpu equal cpu (values and gradients)",
+  async (cpu) => {
     const c = (fx.cases as LossCase[]).find((x) => x.gradLoc)!;
-    const flatTargets = c.gtXyxy.map((b, k) => ({ boxes: b.flat(), labels: c.labels[k] }));
-    /** Everything the test compares, read with `data()` (WebGPU has no synchronous read). */
-    const run = async () => {
-      const tensors: tf.Tensor[] = [];
-      const keep = <T extends tf.Tensor>(t: T) => (tensors.push(t), t);
-      const priors = keep(tf.tensor2d(c.priorsCxcywh!));
-      const t = matchTargets(priors, flatTargets);
-      keep(t.locTargets), keep(t.clsTargets);
-      const locPred = keep(tf.tensor3d(c.locPred as number[][][]));
-      const clsLogits = keep(tf.tensor3d(c.clsLogits as number[][][]));
-      const ties = tieCase();
-      Object.values(ties).forEach(keep);
-      const lossGrads = (o: { locPred: tf.Tensor3D; clsLogits: tf.Tensor3D }, tg: typeof t) => {
-        const value = multiboxLoss(o, tg);
-        Object.values(value).forEach(keep);
-        const grads = tf.grads((l: tf.Tensor, g: tf.Tensor) =>
-          multiboxLoss({ locPred: l as tf.Tensor3D, clsLogits: g as tf.Tensor3D }, tg).loss
-        )([o.locPred, o.clsLogits]);
-        grads.forEach(keep);
-        return [value.loss, value.locLoss, value.clsLoss, ...grads];
-      };
-      const results = [
-        t.locTargets,
-        t.clsTargets,
-        ...lossGrads({ locPred, clsLogits }, t),
-        ...lossGrads(ties, { ...ties, matches: [], numPositives: 0 }),
-      ];
-      const data = await Promise.all(results.map((r) => r.data()));
-      tf.dispose(tensors);
-      return data.map((d) => Array.from(d as Float32Array | Int32Array));
-    };
-    const cpu = await run();
-    await initBackend("webgpu");
-    const cpuForward = tf.env().getBool("WEBGPU_CPU_FORWARD");
-    try {
-      tf.env().set("WEBGPU_CPU_FORWARD", false); // run small kernels on the GPU too
-      const gpu = await run();
-      assert.equal(tf.getBackend(), "webgpu");
-      gpu.forEach((got, r) => {
-        const want = cpu[r];
-        assert.equal(got.length, want.length);
-        for (let i = 0; i < want.length; i++) {
-          const ok = Object.is(got[i], want[i]) ||
-            Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i]));
-          assert.ok(ok, `result ${r}[${i}]: webgpu ${got[i]} vs cpu ${want[i]}`);
-        }
-      });
-      assert.ok(relErr(gpu[2][0], c.locLoss + c.clsLoss) <= 1e-5, "webgpu loss vs torchvision");
-    } finally {
-      tf.env().set("WEBGPU_CPU_FORWARD", cpuForward);
-      await tf.setBackend("cpu");
-    }
+    const gpu = await lossResults();
+    assert.equal(tf.getBackend(), "webgpu");
+    gpu.forEach((got, r) => {
+      const want = cpu![r];
+      assert.equal(got.length, want.length);
+      for (let i = 0; i < want.length; i++) {
+        const ok = Object.is(got[i], want[i]) ||
+          Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i]));
+        assert.ok(ok, `result ${r}[${i}]: webgpu ${got[i]} vs cpu ${want[i]}`);
+      }
+    });
+    assert.ok(relErr(gpu[2][0], c.locLoss + c.clsLoss) <= 1e-5, "webgpu loss vs torchvision");
   },
-});
+  lossResults,
+);

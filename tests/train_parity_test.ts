@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { getConfig } from "../lib/config.ts";
 import { registerTrainingGradients } from "../lib/engine/gradients.ts";
-import { initBackend, probeWebGpuAdapter } from "../lib/engine/tfjs.ts";
+import { initBackend } from "../lib/engine/tfjs.ts";
 import { readSafetensors } from "../lib/io/safetensors.ts";
 import {
   compareStateDicts,
@@ -18,6 +18,7 @@ import { priorsTensor } from "../lib/priors.ts";
 import { Sgd } from "../lib/train/sgd.ts";
 import { trainStep } from "../lib/train/step.ts";
 import { useBackend } from "./model_helpers.ts";
+import { webGpuAdapter } from "./webgpu_helpers.ts";
 
 // trainStep + Sgd against PyTorch: the same initial weights, batches and priors, torchvision's
 // SSDMatcher and SSD.compute_loss, torch.optim.SGD(momentum 0.9, weight decay 5e-4), BatchNorm
@@ -39,9 +40,8 @@ if (MISSING) {
   );
 }
 
-const adapter = await probeWebGpuAdapter();
-if (adapter === null) {
-  console.log("train_parity_test: no WebGPU adapter, the webgpu case is skipped");
+if (webGpuAdapter === null) {
+  console.log("no WebGPU adapter: the webgpu training parity case is skipped");
 }
 
 const CASES: { model: string; backend: "cpu" | "wasm" | "webgpu"; steps: number }[] = [
@@ -56,7 +56,7 @@ for (const { model: name, backend, steps } of CASES) {
   Deno.test({
     name: `trainStep() on ${backend} equals PyTorch's SGD steps of ${name} ` +
       `(loss, weights, running statistics, ${steps}-step curve)`,
-    ignore: MISSING || (backend === "webgpu" && adapter === null),
+    ignore: MISSING || (backend === "webgpu" && webGpuAdapter === null),
     sanitizeOps: backend !== "webgpu", // the WebGPU device lives on after the test
     sanitizeResources: backend !== "webgpu",
   }, async () => {
