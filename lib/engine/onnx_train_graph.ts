@@ -88,7 +88,7 @@ function channelDots(
   return b.node("Reshape", [dots, b.int64(`const.bc11_${channels}`, [4], [-1, channels, 1, 1])]);
 }
 
-/** `c` [B, C, H, W] as transposed rows `[B·C, H·W, 1]`: the right-hand side of {@link channelDots}. */
+/** `c` [B, C, H, W] as transposed rows `[B·C, H·W, 1]`, the right side of {@link channelDots}. */
 function rowsT(b: OnnxGraphBuilder, c: string, hw: number): string {
   const rows = b.int64(`const.rows_${hw}`, [3], [-1, 1, hw]);
   return b.node("Transpose", [b.node("Reshape", [c, rows])], { perm: [0, 2, 1] });
@@ -570,9 +570,10 @@ function padSpatial(b: OnnxGraphBuilder, x: string, p: number): string {
  * dW[o, i, a, e] = Σ_b,y,x dy[b, o, y, x] · xpad[b, i, y·s + a·d, x·s + e·d]: per tap (a, e)
  * one matrix product `dy [Cout, B·Ho·Wo] × window [B·Ho·Wo, Cin]` (as two halves of the batch)
  * of a strided slice of the padded input in NHWC (a conv of x with dy as a Ho×Wo filter computes
- * the same, but as a k²-column product: 1.5–2× slower in onnxruntime). With fewer than 16 input channels (an
- * image's 3) those products are too narrow for MLAS and the NHWC slices copy a few floats at a
- * time, so the windows go into one channel-major im2col instead ({@link im2colWeightGrad}).
+ * the same, but as a k²-column product: 1.5–2× slower in onnxruntime). With fewer than 16 input
+ * channels (an image's 3) those products are too narrow for MLAS and the NHWC slices copy a few
+ * floats at a time, so the windows go into one channel-major im2col instead
+ * ({@link im2colWeightGrad}).
  */
 function denseWeightGrad(
   b: OnnxGraphBuilder,
@@ -608,7 +609,8 @@ function denseWeightGrad(
   const windowShape = withS(`const.m1_${cin}`, [-1, cin]);
   const batchAxis = i64("const.axis0", [0]);
   const taps = tapWindows(b, node, xhwc, outShape, [1, 2]).map((window) => {
-    // window [B, Ho, Wo, Cin] → dW[:, :, a, e] = Σ_S dy [S, Cout, B/S·Ho·Wo] × window [S, B/S·Ho·Wo, Cin]
+    // window [B, Ho, Wo, Cin] → dW[:, :, a, e] = Σ over S of
+    // dy [S, Cout, B/S·Ho·Wo] × window [S, B/S·Ho·Wo, Cin]
     const halvesProduct = b.node("MatMul", [dyMat, b.node("Reshape", [window, windowShape])]);
     const product = b.node("ReduceSum", [halvesProduct, batchAxis], { keepdims: 0 });
     return k === 1 ? product : b.node("Unsqueeze", [product, b.int64("const.axis2", [1], [2])]);

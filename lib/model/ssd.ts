@@ -60,7 +60,7 @@ export interface SsdModel {
   loadStateDict(sd: StateDict, opts?: { strict?: boolean }): void;
   /** All weights and BatchNorm buffers in PyTorch layout and names. */
   stateDict(): StateDict;
-  /** {@link stateDict} read asynchronously, which WebGPU needs (under Deno it cannot read back synchronously). */
+  /** {@link stateDict} read asynchronously: WebGPU under Deno cannot read back synchronously. */
   stateDictAsync(): Promise<StateDict>;
   /** Number of trainable scalars (torchvision's `num_params`). */
   numParams(): number;
