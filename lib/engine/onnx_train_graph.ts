@@ -591,10 +591,9 @@ function denseWeightGrad(
   // product among threads by its rows and columns only, and these have few of both (Cout × Cin)
   // but a long inner dimension; as a batch of two it runs a half on each of two threads
   const hw = outShape[1] * outShape[2];
-  const i64 = (hint: string, values: number[]) => b.int64(hint, [values.length], values);
   const s2 = halves(b, dy);
   const withS = (hint: string, rest: number[]) =>
-    b.node("Concat", [s2, i64(hint, rest)], { axis: 0 });
+    b.node("Concat", [s2, ints(b, hint, rest)], { axis: 0 });
   const dyMat = b.node("Reshape", [
     b.node(
       "Transpose",
@@ -607,7 +606,7 @@ function denseWeightGrad(
   ]); // [S, Cout, B/S·Ho·Wo]
   const xhwc = b.node("Transpose", [padSpatial(b, x, p)], { perm: [0, 2, 3, 1] }); // [B, Hp, Wp, Cin]
   const windowShape = withS(`const.m1_${cin}`, [-1, cin]);
-  const batchAxis = i64("const.axis0", [0]);
+  const batchAxis = ints(b, "const.axis0", [0]);
   const taps = tapWindows(b, node, xhwc, outShape, [1, 2]).map((window) => {
     // window [B, Ho, Wo, Cin] → dW[:, :, a, e] = Σ over S of
     // dy [S, Cout, B/S·Ho·Wo] × window [S, B/S·Ho·Wo, Cin]
@@ -622,11 +621,19 @@ function denseWeightGrad(
   ]);
 }
 
+/** A 1-D int64 constant of `values` named after `hint`. */
+function ints(b: OnnxGraphBuilder, hint: string, values: number[]): string {
+  return b.int64(hint, [values.length], values);
+}
+
 /** `[S]` (int64): 2 when the batch (dim 0 of `t`) is even, else 1. */
 function halves(b: OnnxGraphBuilder, t: string): string {
-  const i64 = (hint: string, values: number[]) => b.int64(hint, [values.length], values);
-  const two = i64("const.two", [2]);
-  const batch = b.node("Slice", [b.node("Shape", [t]), i64("const.i0", [0]), i64("const.i1", [1])]);
+  const two = ints(b, "const.two", [2]);
+  const batch = b.node("Slice", [
+    b.node("Shape", [t]),
+    ints(b, "const.i0", [0]),
+    ints(b, "const.i1", [1]),
+  ]);
   return b.node("Sub", [two, b.node("Mod", [batch, two])]);
 }
 

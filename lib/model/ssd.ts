@@ -27,7 +27,7 @@ import type { ModelConfig } from "../config.ts";
 import type { StateDict, TensorData } from "../io/state_dict.ts";
 import type { NetworkGraph } from "./graph_ir.ts";
 import { describeNetwork } from "./network.ts";
-import type { Layout, ParamStore } from "./params.ts";
+import type { Layout, ParamEntry, ParamStore } from "./params.ts";
 import { createParamStore, runGraph } from "./run_graph.ts";
 import { float32Values } from "./state_dict_convert.ts";
 
@@ -89,6 +89,12 @@ const TO_TORCH: Record<Layout, number[] | null> = {
 
 const sameShape = (a: number[], b: number[]) =>
   a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** An entry's value in PyTorch's layout, as a new tensor (the caller disposes it). */
+function torchLayout(e: ParamEntry): tf.Tensor {
+  const perm = TO_TORCH[e.layout];
+  return tf.tidy(() => perm ? tf.transpose(e.variable, perm) : tf.clone(e.variable));
+}
 
 class Ssd implements SsdModel {
   readonly config: ModelConfig;
@@ -159,7 +165,8 @@ class Ssd implements SsdModel {
 
   stateDict(): StateDict {
     const values = new Map<string, Float32Array>();
-    for (const [name, t] of this.#torchLayout()) {
+    for (const [name, e] of this.#store.entries) {
+      const t = torchLayout(e); // one entry at a time: a second copy of one tensor at most
       values.set(name, Float32Array.from(t.dataSync() as Float32Array));
       t.dispose();
     }
@@ -168,19 +175,12 @@ class Ssd implements SsdModel {
 
   async stateDictAsync(): Promise<StateDict> {
     const values = new Map<string, Float32Array>();
-    for (const [name, t] of this.#torchLayout()) {
+    for (const [name, e] of this.#store.entries) {
+      const t = torchLayout(e);
       values.set(name, Float32Array.from((await t.data()) as Float32Array));
       t.dispose();
     }
     return this.#withCounters(values);
-  }
-
-  /** Each entry's value in PyTorch's layout, a new tensor (the caller disposes it). */
-  #torchLayout(): [string, tf.Tensor][] {
-    return [...this.#store.entries].map(([name, e]) => {
-      const perm = TO_TORCH[e.layout];
-      return [name, tf.tidy(() => perm ? tf.transpose(e.variable, perm) : tf.clone(e.variable))];
-    });
   }
 
   /** The state dict of these values, with each BatchNorm's `num_batches_tracked`. */
