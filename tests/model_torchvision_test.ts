@@ -5,7 +5,10 @@ import { maxDiff, readF32, useBackend } from "./model_helpers.ts";
 
 // torchvision 0.14 models with random weights saved by torch, a fixed input and torchvision's
 // raw head outputs, made by fixtures/models/make_model_fixtures.py into generated/ (too large
-// to commit). Tolerance: max |ours − torch| ≤ 1e-4 · max(1, |torch|).
+// to commit). Tolerance: max |ours − torch| ≤ 1e-4 · max(1, max |torch|), against the outputs'
+// scale rather than each element's: a float32 VGG16 on inputs of ±150 ends with outputs up to ~28
+// whose rounding error (~1.5e-4 absolute, ~5e-6 of that scale) also falls on elements near 1, and
+// it moves with the CPU torch runs on (AVX2 or AVX-512 kernels): 1.08e-4 of a 1.3 on an AVX2 machine.
 const GEN = new URL("../fixtures/models/generated/", import.meta.url);
 
 async function requireFixture(file: string): Promise<URL> {
@@ -59,8 +62,8 @@ for (const c of CASES) {
         await readF32(await requireFixture(`${c.file}_cls_logits.bin`)),
       );
       tf.dispose([x, locPred, clsLogits]);
-      assert.ok(dLoc.rel <= 1e-4, `bbox_regression: ${JSON.stringify(dLoc)}`);
-      assert.ok(dLogits.rel <= 1e-4, `cls_logits: ${JSON.stringify(dLogits)}`);
+      assert.ok(dLoc.scaled <= 1e-4, `bbox_regression: ${JSON.stringify(dLoc)}`);
+      assert.ok(dLogits.scaled <= 1e-4, `cls_logits: ${JSON.stringify(dLogits)}`);
     } finally {
       model.dispose();
     }
