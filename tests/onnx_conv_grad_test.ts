@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as Ort from "onnxruntime-node";
 import { conv2dGradients, depthwiseConv2dGradients } from "../lib/engine/gradients.ts";
+import { nchwcBlock } from "../lib/engine/onnx_nchwc.ts";
 import { convBackward } from "../lib/engine/onnx_train_graph.ts";
 import { floatValueInfo, OnnxGraphBuilder } from "../lib/export/onnx_builder.ts";
 import type { ConvNode } from "../lib/model/graph_ir.ts";
@@ -12,7 +13,8 @@ import { maxDiff, useBackend } from "./model_helpers.ts";
 // (lib/engine/gradients.ts, themselves checked against PyTorch), over the geometries each
 // lowering branch takes: the per-tap NHWC product and the im2col one (under 16 input channels),
 // SpaceToDepth phase windows (stride 2, with and without a crop), dilation, the flipped
-// conv and ConvTranspose input gradients, depthwise and dense, odd sizes.
+// conv (in ONNX's Conv and, where this machine has it, onnxruntime's NCHWc kernel) and
+// ConvTranspose input gradients, depthwise and dense, odd sizes.
 type Case = Omit<ConvNode, "op" | "input" | "weight" | "bias"> & { h: number; w: number };
 
 /** A case: channels in and out, kernel, stride, padding, dilation, depthwise, input H × W. */
@@ -40,6 +42,10 @@ const CASES: Case[] = [
   conv([8, 8, 3, 2, 1, 1], true, [10, 8]),
   conv([8, 8, 3, 2, 1, 1], true, [9, 11]),
   conv([8, 8, 3, 1, 2, 2], true, [9, 9]),
+  // the NCHWc kernel's stride-1 dx at a block of 16 too (AVX-512): dense, depthwise, dilated
+  conv([16, 32, 3, 1, 1, 1], false, [6, 7]),
+  conv([16, 16, 3, 1, 1, 1], true, [7, 9]),
+  conv([16, 16, 3, 1, 2, 2], true, [8, 8]),
 ];
 
 /** NHWC → NCHW data. */
@@ -50,10 +56,15 @@ function toNchw(t: tf.Tensor4D): Float32Array {
 Deno.test("buildTrainGraphs' conv gradients equal tfjs's for every lowering branch", async () => {
   await useBackend("cpu");
   const ort: typeof Ort = await import("onnxruntime-node");
+  const block = await nchwcBlock(ort);
+  if (block === 0) console.warn("no NCHWc kernel in this onnxruntime: its dx branch is not run");
   const rand = makeRng(11);
   // an even batch takes the dense filter gradient's products in halves, an odd one whole
-  for (const [B, c] of [2, 3].flatMap((batch) => CASES.map((c) => [batch, c] as const))) {
-    const label = `B ${B} ${JSON.stringify(c)}`;
+  type Run = [batch: number, c: Case, block: number];
+  const runs = [2, 3].flatMap((batch) => CASES.map((c): Run => [batch, c, 0]));
+  if (block > 0) runs.push(...CASES.map((c): Run => [2, c, block]));
+  for (const [B, c, nchwc] of runs) {
+    const label = `B ${B} NCHWc block ${nchwc} ${JSON.stringify(c)}`;
     const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin, outChannels: cout } = c;
     const out = (n: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
     const [ho, wo] = [out(c.h), out(c.w)];
@@ -94,6 +105,7 @@ Deno.test("buildTrainGraphs' conv gradients equal tfjs's for every lowering bran
       sumAxes: (t) =>
         b.node("ReduceSum", [t, b.int64("const.axes_023", [3], [0, 2, 3])], { keepdims: 0 }),
       addInput: (dx) => outputs.push(b.node("Identity", [dx], {}, { outputs: ["dx"] })),
+      nchwcBlock: nchwc,
     });
     const wShape = c.depthwise ? [cin, 1, k, k] : [cout, cin, k, k];
     const bytes = b.encode({

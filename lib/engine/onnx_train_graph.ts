@@ -32,6 +32,7 @@ import type { BatchNormNode, ConvNode, GraphNode, NetworkGraph, Ref } from "../m
 import { graphShapes } from "../model/graph_shapes.ts";
 import { floatValueInfo, int32ValueInfo, onnx, OnnxGraphBuilder } from "../export/onnx_builder.ts";
 import { lowerNode } from "../export/onnx_network.ts";
+import { nchwcConv, type NchwcConvSpec, nchwcFits } from "./onnx_nchwc.ts";
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
@@ -135,13 +136,15 @@ interface Lowered {
 /**
  * Appends the training-mode forward pass of `graph` to `b`, reading `images` (NHWC); `param`
  * declares a parameter input on first use and returns its name. Every op but BatchNorm is the
- * ONNX export's own lowering (`lowerNode`); BatchNorm normalizes with the batch statistics and
- * keeps x̂ and 1/σ for the backward pass.
+ * ONNX export's own lowering (`lowerNode`), except convs that fit onnxruntime's NCHWc kernel at
+ * `block` channels ({@link nchwcConv}); BatchNorm normalizes with the batch statistics and keeps
+ * x̂ and 1/σ for the backward pass.
  */
 function lowerForward(
   b: OnnxGraphBuilder,
   graph: NetworkGraph,
   param: (name: string) => string,
+  block: number,
 ): Lowered {
   const names: string[] = [b.node("Transpose", ["images"], { perm: [0, 3, 1, 2] })];
   const norm: Lowered["norm"] = new Map();
@@ -168,6 +171,12 @@ function lowerForward(
   };
   for (let i = 1; i < graph.nodes.length; i++) {
     const node = graph.nodes[i];
+    const spec = node.op === "conv" ? convSpec(node) : undefined;
+    if (node.op === "conv" && nchwcFits(spec!, block)) {
+      const bias = node.bias ? param(node.bias) : undefined;
+      names.push(nchwcConv(b, v(node.input), param(node.weight), bias, spec!, block));
+      continue;
+    }
     names.push(
       node.op === "batchNorm" ? batchNorm(node, i) : lowerNode(b, node, v, (name) => param(name)),
     );
@@ -175,9 +184,24 @@ function lowerForward(
   return { names, norm };
 }
 
+/** The NCHWc description of a conv node. */
+function convSpec(node: ConvNode): NchwcConvSpec {
+  return {
+    cin: node.inChannels,
+    cout: node.outChannels,
+    kernel: node.kernel,
+    stride: node.stride,
+    padding: node.padding,
+    dilation: node.dilation,
+    depthwise: node.depthwise,
+  };
+}
+
 /**
  * Builds the forward and backward graphs of `graph`. `trainable` names the parameters that get
  * gradients (default: every trainable parameter of the graph); the others are still inputs.
+ * `nchwcBlock` is onnxruntime's NCHWc block on this machine ({@link nchwcBlock}; 0, the default,
+ * keeps every conv in ONNX's `Conv`).
  *
  * @throws {RangeError} for an op this lowering does not support.
  */
@@ -185,6 +209,7 @@ export function buildTrainGraphs(
   graph: NetworkGraph,
   trainable?: Set<string>,
   negPosRatio = 3,
+  nchwcBlock = 0,
 ): TrainGraphs {
   const gap = onnxTrainingGap(graph);
   if (gap !== undefined) throw new RangeError(`Cannot train ${graph.arch} in onnxruntime: ${gap}`);
@@ -213,7 +238,7 @@ export function buildTrainGraphs(
   const bwdInputs: ValueInfo[] = [images];
   const bwdOutputs: ValueInfo[] = [];
   const bparam = paramsOf(bwd, bwdInputs);
-  const { names, norm } = lowerForward(bwd, graph, bparam);
+  const { names, norm } = lowerForward(bwd, graph, bparam, nchwcBlock);
   const output = (value: string, name: string, dims: (number | string)[]) => {
     const out = bwd.node("Identity", [value], {}, { outputs: [name] });
     bwdOutputs.push(floatValueInfo(out, dims));
@@ -354,6 +379,7 @@ export function buildTrainGraphs(
           gradOut,
           sumAxes,
           addInput: needed[node.input] ? (dx) => add(node.input, () => dx) : undefined,
+          nchwcBlock,
         });
         break;
       default:
@@ -403,7 +429,8 @@ export function activationBackward(
  * input `x` and output gradient `dy`, it hands `grad(bias)` and `grad(weight)` to `io.gradOut`
  * (for the names in `io.wanted`) and dx to `io.addInput` (when given). `inShape` and `outShape`
  * are the NHWC shapes of `graphShapes` (the batch is not read); `io.weight(name)` is the weight's
- * value, `io.sumAxes(t, H·W)` a sum over B, H, W giving `[C]`.
+ * value, `io.sumAxes(t, H·W)` a sum over B, H, W giving `[C]`; a stride-1 dx runs in the NCHWc
+ * kernel when it fits `io.nchwcBlock` (default 0: never).
  */
 export function convBackward(
   b: OnnxGraphBuilder,
@@ -418,6 +445,7 @@ export function convBackward(
     gradOut: (name: string, value: string) => void;
     sumAxes: (x: string, hw: number) => string;
     addInput?: (dx: string) => void;
+    nchwcBlock?: number;
   },
 ) {
   const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin } = node;
@@ -448,12 +476,25 @@ export function convBackward(
         b.int64("const.axes23", [2], [2, 3]),
         b.int64("const.steps_m1", [2], [-1, -1]),
       ]);
-      io.addInput(b.node("Conv", [dy, flipped], {
-        kernel_shape: [k, k],
-        pads: [q, q, q, q],
-        dilations: [d, d],
-        group: groups,
-      }));
+      const spec = {
+        cin: node.outChannels,
+        cout: cin,
+        kernel: k,
+        stride: 1,
+        padding: q,
+        dilation: d,
+        depthwise: node.depthwise,
+      };
+      io.addInput(
+        nchwcFits(spec, io.nchwcBlock ?? 0)
+          ? nchwcConv(b, dy, flipped, undefined, spec, io.nchwcBlock!)
+          : b.node("Conv", [dy, flipped], {
+            kernel_shape: [k, k],
+            pads: [q, q, q, q],
+            dilations: [d, d],
+            group: groups,
+          }),
+      );
       return;
     }
     const span = (n: number) => (n - 1) * s - 2 * p + d * (k - 1) + 1;

@@ -18,6 +18,7 @@ import { matchTargets } from "../match.ts";
 import type { NetworkGraph, ParamSpec } from "../model/graph_ir.ts";
 import { type Layout, tfjsShape } from "../model/params.ts";
 import { checkStepBatch, type StepBatch, type StepResult } from "../train/step.ts";
+import { nchwcBlock } from "./onnx_nchwc.ts";
 import { buildTrainGraphs, type TrainGraphs } from "./onnx_train_graph.ts";
 
 /** Options of {@link OnnxTrainer.create}. */
@@ -32,7 +33,15 @@ export interface OnnxTrainerOptions {
   weightDecay?: number;
   /** Parameters to update (default: every trainable one). */
   trainable?: Set<string>;
+  /**
+   * Run the convs that fit it in onnxruntime's NCHWc kernel, where this machine has it
+   * (`onnx_nchwc.ts`). Default true; false keeps ONNX's `Conv` (for comparison).
+   */
+  nchwc?: boolean;
 }
+
+/** The NCHWc block of this process's onnxruntime, found once. */
+let blockProbe: Promise<number> | undefined;
 
 /** Gradients of one batch, before any update. */
 export interface OnnxGradients {
@@ -98,8 +107,9 @@ export class OnnxTrainer {
     stateDict: StateDict,
     opts: OnnxTrainerOptions = {},
   ): Promise<OnnxTrainer> {
-    const graphs = buildTrainGraphs(graph, opts.trainable, opts.negPosRatio ?? 3);
     const ort: typeof Ort = await import("onnxruntime-node");
+    const block = opts.nchwc === false ? 0 : await (blockProbe ??= nchwcBlock(ort));
+    const graphs = buildTrainGraphs(graph, opts.trainable, opts.negPosRatio ?? 3, block);
     const session = await ort.InferenceSession.create(graphs.step, {
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
       // with a memory pattern the second run allocates (and page-faults) every activation

@@ -71,6 +71,8 @@ export class OnnxGraphBuilder {
   readonly nodes: onnxProto.onnx.INodeProto[] = [];
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   readonly #names = new Set<string>();
+  /** Operator domains other than ONNX's own that the nodes use (opset version 1 each). */
+  readonly #domains = new Set<string>();
   #count = 0;
 
   /** A value name not used yet, from `hint`. */
@@ -141,7 +143,10 @@ export class OnnxGraphBuilder {
   encode(spec: OnnxModelSpec): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: "", version: ONNX_OPSET }],
+      opsetImport: [
+        { domain: "", version: ONNX_OPSET },
+        ...[...this.#domains].map((domain) => ({ domain, version: 1 })),
+      ],
       producerName: "ssd",
       producerVersion: "0.1.0",
       docString: spec.docString,
@@ -170,18 +175,21 @@ export class OnnxGraphBuilder {
 
   /**
    * Appends a node; returns its first output's name. `outputs` names the outputs (default: one,
-   * named after the op); graph outputs are given their final names this way.
+   * named after the op); graph outputs are given their final names this way. `domain` is the
+   * operator set of an op that is not ONNX's own (onnxruntime's `com.microsoft.nchwc`).
    */
   node(
     opType: string,
     inputs: string[],
     attrs: Record<string, AttrValue> = {},
-    opts: { outputs?: string[]; name?: string } = {},
+    opts: { outputs?: string[]; name?: string; domain?: string } = {},
   ): string {
     const outputs = opts.outputs?.map((o) => this.fresh(o)) ??
       [this.fresh(`${opts.name ?? opType.toLowerCase()}_out`)];
+    if (opts.domain) this.#domains.add(opts.domain);
     this.nodes.push({
       opType,
+      ...(opts.domain ? { domain: opts.domain } : {}),
       name: this.fresh(`${opts.name ?? opType}_node`),
       input: inputs,
       output: outputs,
