@@ -14,7 +14,8 @@ import { maxDiff, useBackend } from "./model_helpers.ts";
 // lowering branch takes: the per-tap NHWC product and the im2col one (under 16 input channels),
 // SpaceToDepth phase windows (stride 2, with and without a crop), dilation, the flipped
 // conv (in ONNX's Conv and, where this machine has it, onnxruntime's NCHWc kernel) and
-// ConvTranspose input gradients, depthwise and dense, odd sizes.
+// ConvTranspose input gradients, depthwise and dense, odd sizes; with the NCHWc kernel and a fixed
+// batch, the depthwise filter gradient as one conv of B·C images.
 type Case = Omit<ConvNode, "op" | "input" | "weight" | "bias"> & { h: number; w: number };
 
 /** A case: channels in and out, kernel, stride, padding, dilation, depthwise, input H × W. */
@@ -106,6 +107,7 @@ Deno.test("buildTrainGraphs' conv gradients equal tfjs's for every lowering bran
         b.node("ReduceSum", [t, b.int64("const.axes_023", [3], [0, 2, 3])], { keepdims: 0 }),
       addInput: (dx) => outputs.push(b.node("Identity", [dx], {}, { outputs: ["dx"] })),
       nchwcBlock: nchwc,
+      batch: nchwc ? B : undefined,
     });
     const wShape = c.depthwise ? [cin, 1, k, k] : [cout, cin, k, k];
     const bytes = b.encode({

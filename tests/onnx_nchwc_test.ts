@@ -47,6 +47,12 @@ const CASES: [string, NchwcConvSpec, [number, number]][] = [
   ["dense 3×3 stride 2", spec([32, 16, 3, 2, 1, 1]), [11, 8]],
   ["dense 5×5 padding 0", spec([16, 16, 5, 1, 0, 1]), [9, 9]],
   ["dense 3×3 dilation 3", spec([16, 16, 3, 1, 3, 3]), [10, 9]],
+  ["dense 3×5", { ...spec([16, 16, 1, 1, 1, 1]), kernel: [3, 5] }, [8, 9]],
+  // as the depthwise filter gradient uses it: a large kernel dilated by the stride, strided
+  ["depthwise 6×5 dilation 2 stride 2", { ...spec([16, 16, 1, 2, 1, 2], true), kernel: [6, 5] }, [
+    14,
+    12,
+  ]],
 ];
 
 for (const [name, s, [h, w]] of CASES) {
@@ -58,7 +64,8 @@ for (const [name, s, [h, w]] of CASES) {
       const batch = 3;
       const rand = makeRng(5);
       const groups = s.depthwise ? s.cin : 1;
-      const wShape = [s.cout, s.cin / groups, s.kernel, s.kernel];
+      const [kh, kw] = typeof s.kernel === "number" ? [s.kernel, s.kernel] : s.kernel;
+      const wShape = [s.cout, s.cin / groups, kh, kw];
       const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
       const values = (dims: number[]) =>
         Float32Array.from({ length: size(dims) }, () => rand() - 0.5);
@@ -75,7 +82,7 @@ for (const [name, s, [h, w]] of CASES) {
         const y = nchwc
           ? nchwcConv(b, "x", "w", bias ? "b" : undefined, s, BLOCK)
           : b.node("Conv", bias ? ["x", "w", "b"] : ["x", "w"], {
-            kernel_shape: [s.kernel, s.kernel],
+            kernel_shape: [kh, kw],
             strides: [s.stride, s.stride],
             pads: [p, p, p, p],
             dilations: [s.dilation, s.dilation],

@@ -25,8 +25,8 @@ export interface NchwcConvSpec {
   /** Input and output channels. */
   cin: number;
   cout: number;
-  /** Square kernel, stride, padding (all four sides), dilation. */
-  kernel: number;
+  /** Kernel (square, or `[height, width]`), stride, padding (all four sides), dilation. */
+  kernel: number | [number, number];
   stride: number;
   padding: number;
   dilation: number;
@@ -40,7 +40,7 @@ export interface NchwcConvSpec {
  * count a multiple of the block (no padded channels).
  */
 export function nchwcFits(spec: NchwcConvSpec, block: number): boolean {
-  if (block <= 1 || spec.kernel === 1) return false;
+  if (block <= 1 || (spec.kernel === 1 || `${spec.kernel}` === "1,1")) return false;
   return spec.cin % block === 0 && spec.cout % block === 0 && (!spec.depthwise ||
     spec.cin === spec.cout);
 }
@@ -49,7 +49,7 @@ export function nchwcFits(spec: NchwcConvSpec, block: number): boolean {
  * Appends the conv of `x` (NCHW) with `w` (PyTorch layout, `[cout, cin / groups, k, k]`) and an
  * optional bias as NCHWc ops: the input reordered into blocks, the weights rearranged to the
  * kernel's blocked layout in the graph (depthwise `[C/b, k·k, b]`, dense
- * `[cout/b, cin/b, k, k, b_in, b_out]`), the conv, the output back to NCHW. Returns the output's
+ * `[cout/b, cin/b, kh·kw, b_in, b_out]`), the conv, the output back to NCHW. Returns the output's
  * name. The caller checks {@link nchwcFits} first.
  */
 export function nchwcConv(
@@ -60,13 +60,15 @@ export function nchwcConv(
   spec: NchwcConvSpec,
   block: number,
 ): string {
-  const { cin, cout, kernel: k, stride: s, padding: p, dilation: d } = spec;
-  const taps = k * k;
+  const { cin, cout, stride: s, padding: p, dilation: d } = spec;
+  const [kh, kw] = typeof spec.kernel === "number" ? [spec.kernel, spec.kernel] : spec.kernel;
+  const taps = kh * kw;
+  // depthwise [C, 1, kh, kw] → [C/b, kh·kw, b]; dense [O, I, kh, kw] → [O/b, I/b, kh·kw, b, b]
   const blocked = spec.depthwise
     ? b.node("Transpose", [
       b.node("Reshape", [
         w,
-        b.int64(`const.nchwc_dw_${cout}_${k}_${block}`, [3], [
+        b.int64(`const.nchwc_dw_${cout}_${taps}_${block}`, [3], [
           cout / block,
           block,
           taps,
@@ -76,21 +78,20 @@ export function nchwcConv(
     : b.node("Transpose", [
       b.node("Reshape", [
         w,
-        b.int64(`const.nchwc_w_${cout}_${cin}_${k}_${block}`, [6], [
+        b.int64(`const.nchwc_w_${cout}_${cin}_${taps}_${block}`, [5], [
           cout / block,
           block,
           cin / block,
           block,
-          k,
-          k,
+          taps,
         ]),
       ]),
-    ], { perm: [0, 2, 4, 5, 3, 1] });
-  const wShape = [cout, spec.depthwise ? 1 : cin, k, k];
+    ], { perm: [0, 2, 4, 3, 1] });
+  const wShape = [cout, spec.depthwise ? 1 : cin, kh, kw];
   const wBlocked = b.node("Reshape", [blocked, b.int64(`const.shape_${wShape}`, [4], wShape)]);
   const xBlocked = b.node("ReorderInput", [x], {}, { domain: NCHWC_DOMAIN });
   const y = b.node("Conv", bias ? [xBlocked, wBlocked, bias] : [xBlocked, wBlocked], {
-    kernel_shape: [k, k],
+    kernel_shape: [kh, kw],
     strides: [s, s],
     pads: [p, p, p, p],
     dilations: [d, d],

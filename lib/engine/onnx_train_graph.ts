@@ -197,27 +197,39 @@ function convSpec(node: ConvNode): NchwcConvSpec {
   };
 }
 
+/** Options of {@link buildTrainGraphs}. */
+export interface TrainGraphOptions {
+  /** The parameters that get gradients (default: every trainable one); the others are inputs. */
+  trainable?: Set<string>;
+  /** Hard negatives per positive. Default 3. */
+  negPosRatio?: number;
+  /**
+   * onnxruntime's NCHWc block on this machine ({@link nchwcBlock}); 0, the default, keeps every
+   * conv in ONNX's `Conv`.
+   */
+  nchwcBlock?: number;
+  /**
+   * The batch size, when the graph is for that size only: the depthwise filter gradients then run
+   * as NCHWc convs whose groups are the batch's images × channels. Default: any batch size.
+   */
+  batch?: number;
+}
+
 /**
- * Builds the forward and backward graphs of `graph`. `trainable` names the parameters that get
- * gradients (default: every trainable parameter of the graph); the others are still inputs.
- * `nchwcBlock` is onnxruntime's NCHWc block on this machine ({@link nchwcBlock}; 0, the default,
- * keeps every conv in ONNX's `Conv`).
+ * Builds the forward and backward graphs of `graph`.
  *
  * @throws {RangeError} for an op this lowering does not support.
  */
-export function buildTrainGraphs(
-  graph: NetworkGraph,
-  trainable?: Set<string>,
-  negPosRatio = 3,
-  nchwcBlock = 0,
-): TrainGraphs {
+export function buildTrainGraphs(graph: NetworkGraph, opts: TrainGraphOptions = {}): TrainGraphs {
+  const { trainable, negPosRatio = 3, nchwcBlock = 0, batch } = opts;
   const gap = onnxTrainingGap(graph);
   if (gap !== undefined) throw new RangeError(`Cannot train ${graph.arch} in onnxruntime: ${gap}`);
   const shapes = graphShapes(graph, 1);
   const spec = new Map(graph.params.map((p) => [p.name, p]));
   const wanted = trainable ??
     new Set(graph.params.filter((p) => p.trainable).map((p) => p.name));
-  const images = floatValueInfo("images", ["B", ...shapes[0].slice(1)]);
+  const batchDim = batch ?? "B";
+  const images = floatValueInfo("images", [batchDim, ...shapes[0].slice(1)]);
   const paramInputs = new Map<string, number[]>();
   const paramsOf = (b: OnnxGraphBuilder, inputs: ValueInfo[]) => (name: string) => {
     if (!b.has(name)) {
@@ -247,7 +259,10 @@ export function buildTrainGraphs(
   const [, p, c] = shapes[graph.clsLogits];
   bwd.fresh("loc_targets");
   bwd.fresh("labels");
-  bwdInputs.push(floatValueInfo("loc_targets", ["B", p, 4]), int32ValueInfo("labels", ["B", p]));
+  bwdInputs.push(
+    floatValueInfo("loc_targets", [batchDim, p, 4]),
+    int32ValueInfo("labels", [batchDim, p]),
+  );
   const loss = lowerLoss(bwd, names[graph.locPred], names[graph.clsLogits], {
     priors: p,
     classes: c,
@@ -380,6 +395,7 @@ export function buildTrainGraphs(
           sumAxes,
           addInput: needed[node.input] ? (dx) => add(node.input, () => dx) : undefined,
           nchwcBlock,
+          batch,
         });
         break;
       default:
@@ -430,7 +446,8 @@ export function activationBackward(
  * (for the names in `io.wanted`) and dx to `io.addInput` (when given). `inShape` and `outShape`
  * are the NHWC shapes of `graphShapes` (the batch is not read); `io.weight(name)` is the weight's
  * value, `io.sumAxes(t, H·W)` a sum over B, H, W giving `[C]`; a stride-1 dx runs in the NCHWc
- * kernel when it fits `io.nchwcBlock` (default 0: never).
+ * kernel when it fits `io.nchwcBlock` (default 0: never), and so does a depthwise dW when the batch
+ * size `io.batch` is fixed.
  */
 export function convBackward(
   b: OnnxGraphBuilder,
@@ -446,6 +463,7 @@ export function convBackward(
     sumAxes: (x: string, hw: number) => string;
     addInput?: (dx: string) => void;
     nchwcBlock?: number;
+    batch?: number;
   },
 ) {
   const { kernel: k, stride: s, padding: p, dilation: d, inChannels: cin } = node;
@@ -457,7 +475,7 @@ export function convBackward(
     io.gradOut(
       node.weight,
       node.depthwise
-        ? depthwiseWeightGrad(b, node, x, dy, inShape, outShape)
+        ? depthwiseWeightGrad(b, node, x, dy, inShape, outShape, io.nchwcBlock ?? 0, io.batch)
         : denseWeightGrad(b, node, x, dy, inShape, outShape),
     );
   }
@@ -707,10 +725,13 @@ function im2colWeightGrad(
 }
 
 /**
- * The depthwise dW[c, 0, a, e] = Σ_b,y,x dy[b, c, y, x] · xpad[b, c, y·s + a·d, x·s + e·d], one
- * window of the padded input per tap (by phase for a stride > 1) against dy ({@link channelDots}),
- * summed over the batch. A grouped conv with dy as the filter computes the same, but onnxruntime
- * unrolls it into k² copies of the input per group too, and two transposes more: no faster.
+ * The depthwise dW[c, 0, a, e] = Σ_b,y,x dy[b, c, y, x] · xpad[b, c, y·s + a·d, x·s + e·d].
+ *
+ * With the batch size fixed and the NCHWc kernel at hand ({@link depthwiseWeightGradNchwc}): one
+ * depthwise conv of the batch's B·C channel images with dy as their filters. Otherwise one window
+ * of the padded input per tap (by phase for a stride > 1) against dy ({@link channelDots}), summed
+ * over the batch (ONNX's grouped `Conv` with dy as the filter unrolls k² copies of the input per
+ * group too: no faster).
  */
 function depthwiseWeightGrad(
   b: OnnxGraphBuilder,
@@ -719,9 +740,14 @@ function depthwiseWeightGrad(
   dy: string,
   inShape: number[],
   outShape: number[],
+  block: number,
+  batch?: number,
 ): string {
   const { kernel: k, outChannels: c } = node;
   const [, ho, wo] = outShape;
+  if (batch !== undefined && nchwcFits(depthwiseFilterSpec(node, outShape, batch), block)) {
+    return depthwiseWeightGradNchwc(b, node, x, dy, inShape, outShape, block, batch);
+  }
   const batchAxis = b.int64("const.axis0", [1], [0]);
   const windows = nchwWindows(b, node, x, inShape, outShape);
   const dyT = rowsT(b, dy, ho * wo);
@@ -732,6 +758,85 @@ function depthwiseWeightGrad(
   });
   const joined = taps.length === 1 ? taps[0] : b.node("Concat", taps, { axis: 1 }); // [C, k², 1]
   return b.node("Reshape", [joined, b.int64(`const.dw_shape_${c}_${k}`, [4], [c, 1, k, k])]);
+}
+
+/**
+ * The conv that computes a depthwise filter gradient (see {@link depthwiseWeightGradNchwc}): B·C
+ * channels, dy's Ho×Wo as the kernel, dilated by the forward stride and strided by its dilation.
+ */
+function depthwiseFilterSpec(node: ConvNode, outShape: number[], batch: number): NchwcConvSpec {
+  const g = batch * node.outChannels;
+  return {
+    cin: g,
+    cout: g,
+    kernel: [outShape[1], outShape[2]],
+    stride: node.dilation,
+    padding: node.padding,
+    dilation: node.stride,
+    depthwise: true,
+  };
+}
+
+/**
+ * The depthwise dW as one NCHWc depthwise conv: x as one image of B·C channels, each correlated
+ * with its own dy[b, c] (the filter), dilated by the stride s and strided by the dilation d, so
+ * output (a, e) is Σ_y,x dy[b, c, y, x] · xpad[b, c, a·d + y·s, e·d + x·s]; its first k × k
+ * outputs (there may be one more row or column) summed over the batch. onnxruntime's NCHWc kernel
+ * reads x once per output, where the window products copy it k² times (face-slim-320's largest,
+ * 16×16×120×160: 9 against 47 ms on two threads). The groups are B·C, so the batch size is fixed.
+ */
+function depthwiseWeightGradNchwc(
+  b: OnnxGraphBuilder,
+  node: ConvNode,
+  x: string,
+  dy: string,
+  inShape: number[],
+  outShape: number[],
+  block: number,
+  batch: number,
+): string {
+  const { kernel: k, outChannels: c, padding: p, stride: s, dilation: d } = node;
+  const [, h, w] = inShape;
+  const [, ho, wo] = outShape;
+  const spec = depthwiseFilterSpec(node, outShape, batch);
+  const images = b.node("Reshape", [
+    x,
+    b.int64(`const.one_image_${spec.cin}_${h}_${w}`, [4], [
+      1,
+      spec.cin,
+      h,
+      w,
+    ]),
+  ]);
+  const filters = b.node("Reshape", [
+    dy,
+    b.int64(`const.filters_${spec.cin}_${ho}_${wo}`, [4], [
+      spec.cin,
+      1,
+      ho,
+      wo,
+    ]),
+  ]);
+  let out = nchwcConv(b, images, filters, undefined, spec, block); // [1, B·C, ≥ k, ≥ k]
+  const size = (n: number, m: number) => Math.floor((n + 2 * p - s * (m - 1) - 1) / d) + 1;
+  if (size(h, ho) > k || size(w, wo) > k) {
+    out = b.node("Slice", [
+      out,
+      b.int64("const.zeros2", [2], [0, 0]),
+      b.int64(`const.end_${k}_${k}`, [2], [k, k]),
+      b.int64("const.axes23", [2], [2, 3]),
+    ]);
+  }
+  const perImage = b.node("Reshape", [
+    out,
+    b.int64(`const.bck_${batch}_${c}_${k}`, [3], [
+      batch,
+      c,
+      k * k,
+    ]),
+  ]);
+  const sum = b.node("ReduceSum", [perImage, b.int64("const.axis0", [1], [0])], { keepdims: 0 });
+  return b.node("Reshape", [sum, b.int64(`const.dw_shape_${c}_${k}`, [4], [c, 1, k, k])]);
 }
 
 /**

@@ -19,7 +19,7 @@ import type { NetworkGraph, ParamSpec } from "../model/graph_ir.ts";
 import { type Layout, tfjsShape } from "../model/params.ts";
 import { checkStepBatch, type StepBatch, type StepResult } from "../train/step.ts";
 import { nchwcBlock } from "./onnx_nchwc.ts";
-import { buildTrainGraphs, type TrainGraphs } from "./onnx_train_graph.ts";
+import { buildTrainGraphs, type TrainGraphOptions, type TrainGraphs } from "./onnx_train_graph.ts";
 
 /** Options of {@link OnnxTrainer.create}. */
 export interface OnnxTrainerOptions {
@@ -65,8 +65,14 @@ export class OnnxTrainer {
   readonly momentum: number;
   /** L2 weight decay added to each gradient. */
   readonly weightDecay: number;
-  readonly #graphs: TrainGraphs;
-  readonly #session: Ort.InferenceSession;
+  readonly #graph: NetworkGraph;
+  readonly #build: TrainGraphOptions;
+  readonly #threads: number | undefined;
+  /** The step graph and its session per batch size (one key, 0, when no graph needs the size). */
+  readonly #steps = new Map<
+    number,
+    Promise<{ graphs: TrainGraphs; session: Ort.InferenceSession }>
+  >();
   readonly #ort: typeof Ort;
   readonly #values: StateDict;
   readonly #buffers = new Map<string, Float32Array>();
@@ -77,15 +83,15 @@ export class OnnxTrainer {
     ort: typeof Ort,
     config: ModelConfig,
     graph: NetworkGraph,
-    graphs: TrainGraphs,
-    session: Ort.InferenceSession,
+    build: TrainGraphOptions,
     values: StateDict,
     opts: OnnxTrainerOptions,
   ) {
     this.#ort = ort;
     this.config = config;
-    this.#graphs = graphs;
-    this.#session = session;
+    this.#graph = graph;
+    this.#build = build;
+    this.#threads = opts.threads;
     this.#values = values;
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 5e-4;
@@ -96,8 +102,10 @@ export class OnnxTrainer {
   }
 
   /**
-   * Builds the graphs of `graph` and loads them into onnxruntime, starting from the tensors of
-   * `stateDict` (copied).
+   * Checks that `graph` can train in onnxruntime and that `stateDict` has its parameters, and
+   * starts from the tensors of `stateDict` (copied). The step graph of each batch size is built
+   * and loaded into onnxruntime at its first step: with the NCHWc kernel the depthwise filter
+   * gradients need the size (`buildTrainGraphs`' `batch`).
    *
    * @throws {RangeError} when the graph has an op the ONNX lowering does not support.
    */
@@ -108,26 +116,44 @@ export class OnnxTrainer {
     opts: OnnxTrainerOptions = {},
   ): Promise<OnnxTrainer> {
     const ort: typeof Ort = await import("onnxruntime-node");
-    const block = opts.nchwc === false ? 0 : await (blockProbe ??= nchwcBlock(ort));
-    const graphs = buildTrainGraphs(graph, opts.trainable, opts.negPosRatio ?? 3, block);
-    const session = await ort.InferenceSession.create(graphs.step, {
-      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-      // with a memory pattern the second run allocates (and page-faults) every activation
-      // again, as the first did: face-slim-320 at batch 16 took 2.7 s for each of runs 1 and 2,
-      // 0.5 s from run 3 on; without one, run 2 is already at speed (the arena reuses run 1's)
-      enableMemPattern: false,
-    });
+    const build: TrainGraphOptions = {
+      trainable: opts.trainable,
+      negPosRatio: opts.negPosRatio ?? 3,
+      nchwcBlock: opts.nchwc === false ? 0 : await (blockProbe ??= nchwcBlock(ort)),
+    };
+    const { params } = buildTrainGraphs(graph, { ...build, nchwcBlock: 0 });
     const values = copyStateDict(stateDict);
-    for (const { name } of graphs.params) {
+    for (const { name } of params) {
       const t = values.get(name);
       if (t === undefined || t.dtype !== "float32") {
-        await session.release();
         throw new RangeError(
           `Cannot train in onnxruntime: the state dict has no float32 "${name}"`,
         );
       }
     }
-    return new OnnxTrainer(ort, config, graph, graphs, session, values, opts);
+    return new OnnxTrainer(ort, config, graph, build, values, opts);
+  }
+
+  /** The step graph and session for batches of `b` images, made on first use. */
+  #step(b: number) {
+    const key = this.#build.nchwcBlock ? b : 0;
+    let step = this.#steps.get(key);
+    if (step === undefined) {
+      step = (async () => {
+        const graphs = buildTrainGraphs(this.#graph, { ...this.#build, batch: key || undefined });
+        const session = await this.#ort.InferenceSession.create(graphs.step, {
+          ...(this.#threads ? { intraOpNumThreads: this.#threads } : {}),
+          // with a memory pattern the second run allocates (and page-faults) every activation
+          // again, as the first did: face-slim-320 at batch 16 took 2.7 s for each of runs 1 and
+          // 2, 0.5 s from run 3 on; without one, run 2 is already at speed (the arena reuses run
+          // 1's)
+          enableMemPattern: false,
+        });
+        return { graphs, session };
+      })();
+      this.#steps.set(key, step);
+    }
+    return step;
   }
 
   /** The parameters and running statistics as they are now (copies). */
@@ -198,13 +224,14 @@ export class OnnxTrainer {
       loc_targets: new Tensor("float32", locTargets, [b, p, 4]),
       labels: new Tensor("int32", labels, [b, p]),
     };
-    for (const name of this.#session.inputNames) {
+    const { graphs, session } = await this.#step(b);
+    for (const name of session.inputNames) {
       if (!(name in feeds)) feeds[name] = this.#tensor(name);
     }
-    const out = await this.#session.run(feeds);
-    this.#updateRunningStats(out, b);
+    const out = await session.run(feeds);
+    this.#updateRunningStats(graphs, out, b);
     const grads = new Map<string, Float32Array>();
-    for (const name of this.#session.outputNames) {
+    for (const name of session.outputNames) {
       if (name.startsWith("grad.")) grads.set(name.slice(5), out[name].data as Float32Array);
     }
     const scalar = (name: string) => (out[name].data as Float32Array)[0];
@@ -218,8 +245,12 @@ export class OnnxTrainer {
   }
 
   /** PyTorch's update: running ← (1 − m)·running + m·batch (the variance unbiased); count + 1. */
-  #updateRunningStats(out: Ort.InferenceSession.OnnxValueMapType, batch: number) {
-    for (const { prefix, mean, variance, perImage } of this.#graphs.batchNorms) {
+  #updateRunningStats(
+    graphs: TrainGraphs,
+    out: Ort.InferenceSession.OnnxValueMapType,
+    batch: number,
+  ) {
+    for (const { prefix, mean, variance, perImage } of graphs.batchNorms) {
       const m = this.#bnMomentum.get(prefix)!;
       const n = batch * perImage;
       const unbias = n > 1 ? n / (n - 1) : 1;
@@ -277,9 +308,11 @@ export class OnnxTrainer {
     }
   }
 
-  /** Releases the onnxruntime session. */
+  /** Releases the onnxruntime sessions. */
   async dispose(): Promise<void> {
-    await this.#session.release();
+    const steps = await Promise.allSettled(this.#steps.values());
+    this.#steps.clear();
+    for (const s of steps) if (s.status === "fulfilled") await s.value.session.release();
   }
 }
 
