@@ -15,7 +15,10 @@
  *   with the flipped kernel (stride 1) or a `ConvTranspose`; a dense conv's weight gradient one
  *   matrix product per kernel tap, a depthwise one batched row products per tap (the taps' windows
  *   stride-1 slices, by SpaceToDepth phase for a stride 2); BatchNorm's the batch-statistics
- *   formula; ReLU's the output gradient times [y > 0].
+ *   formula; ReLU's the output gradient times [y > 0];
+ * - where onnxruntime has its NCHWc kernel (`onnx_nchwc.ts`), the convs larger than 1×1 (forward
+ *   and stride-1 input gradients) run in it, and, for a graph of one batch size, so do the
+ *   depthwise filter gradients (one conv of the B·C images with dy as their filters).
  *
  * The step is mostly memory-bound passes over the largest activations, so the lowering counts
  * them: a per-channel affine is one BatchNormalization (inference mode) rather than a Mul and an
