@@ -30,10 +30,18 @@ if (MISSING) {
   );
 }
 
-for (const name of ["tiny", "face-slim-320"]) {
+// Both lowerings: onnxruntime's NCHWc kernels where this machine has them (the default), and
+// ONNX's own Conv (what a machine without them runs).
+for (
+  const [name, nchwc] of [["tiny", true], ["face-slim-320", true], ["tiny", false], [
+    "face-slim-320",
+    false,
+  ]] as const
+) {
   Deno.test({
-    name: `OnnxTrainer.step() equals PyTorch's SGD steps of ${name} (loss, weights, running ` +
-      `statistics, 20-step curve)`,
+    name: `OnnxTrainer.step() equals PyTorch's SGD steps of ${name}${
+      nchwc ? "" : " without NCHWc"
+    } (loss, weights, running statistics, 20-step curve)`,
     ignore: MISSING,
   }, async () => {
     await useBackend("cpu");
@@ -44,7 +52,12 @@ for (const name of ["tiny", "face-slim-320"]) {
     const cfg = getConfig(name);
     const graph = describeNetwork(cfg);
     const priors = priorsTensor(cfg);
-    const opts = { momentum: e.momentum, weightDecay: e.weightDecay, negPosRatio: e.negPosRatio };
+    const opts = {
+      momentum: e.momentum,
+      weightDecay: e.weightDecay,
+      negPosRatio: e.negPosRatio,
+      nchwc,
+    };
     const run = async (t: OnnxTrainer, s: number, lr: number) => {
       const r = await t.step(batches[e.curve.schedule[s]], { priors, lr });
       assert.ok(r.finite, `step ${s + 1}: loss ${r.loss}`);
@@ -66,7 +79,9 @@ for (const name of ["tiny", "face-slim-320"]) {
       await trainer.dispose();
       const curveErr = Math.max(...curve.map((r, s) => relErr(r.loss, e.curve.steps[s].loss)));
       console.log(
-        `${name}/onnxruntime: step 1 loss rel ${loss1.toExponential(2)}, state dict rel ` +
+        `${name}/onnxruntime${nchwc ? "" : " without NCHWc"}: step 1 loss rel ${
+          loss1.toExponential(2)
+        }, state dict rel ` +
           `${weights.rel.toExponential(2)} (${weights.name}), curve rel ${
             curveErr.toExponential(2)
           }`,
