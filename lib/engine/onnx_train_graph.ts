@@ -174,10 +174,9 @@ function lowerForward(
   };
   for (let i = 1; i < graph.nodes.length; i++) {
     const node = graph.nodes[i];
-    const spec = node.op === "conv" ? convSpec(node) : undefined;
-    if (node.op === "conv" && nchwcFits(spec!, block)) {
+    if (node.op === "conv" && nchwcFits(convSpec(node), block)) {
       const bias = node.bias ? param(node.bias) : undefined;
-      names.push(nchwcConv(b, v(node.input), param(node.weight), bias, spec!, block));
+      names.push(nchwcConv(b, v(node.input), param(node.weight), bias, convSpec(node), block));
       continue;
     }
     names.push(
@@ -207,8 +206,8 @@ export interface TrainGraphOptions {
   /** Hard negatives per positive. Default 3. */
   negPosRatio?: number;
   /**
-   * onnxruntime's NCHWc block on this machine ({@link nchwcBlock}); 0, the default, keeps every
-   * conv in ONNX's `Conv`.
+   * onnxruntime's NCHWc block on this machine (`nchwcBlock()` of `onnx_nchwc.ts`); 0, the
+   * default, keeps every conv in ONNX's `Conv`.
    */
   nchwcBlock?: number;
   /**
