@@ -34,13 +34,19 @@ export interface NchwcConvSpec {
   depthwise: boolean;
 }
 
+/** The kernel's `[height, width]`. */
+function kernelSize(spec: NchwcConvSpec): [number, number] {
+  return typeof spec.kernel === "number" ? [spec.kernel, spec.kernel] : spec.kernel;
+}
+
 /**
  * Whether the conv is worth and fit for the NCHWc kernel at `block` channels per block: a kernel
  * larger than 1×1 (a 1×1 conv is already one matrix product and gained nothing), every channel
  * count a multiple of the block (no padded channels).
  */
 export function nchwcFits(spec: NchwcConvSpec, block: number): boolean {
-  if (block <= 1 || (spec.kernel === 1 || `${spec.kernel}` === "1,1")) return false;
+  const [kh, kw] = kernelSize(spec);
+  if (block <= 1 || (kh === 1 && kw === 1)) return false;
   return spec.cin % block === 0 && spec.cout % block === 0 && (!spec.depthwise ||
     spec.cin === spec.cout);
 }
@@ -61,7 +67,7 @@ export function nchwcConv(
   block: number,
 ): string {
   const { cin, cout, stride: s, padding: p, dilation: d } = spec;
-  const [kh, kw] = typeof spec.kernel === "number" ? [spec.kernel, spec.kernel] : spec.kernel;
+  const [kh, kw] = kernelSize(spec);
   const taps = kh * kw;
   // depthwise [C, 1, kh, kw] → [C/b, kh·kw, b]; dense [O, I, kh, kw] → [O/b, I/b, kh·kw, b, b]
   const blocked = spec.depthwise

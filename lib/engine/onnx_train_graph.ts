@@ -174,9 +174,10 @@ function lowerForward(
   };
   for (let i = 1; i < graph.nodes.length; i++) {
     const node = graph.nodes[i];
-    if (node.op === "conv" && nchwcFits(convSpec(node), block)) {
+    const spec = node.op === "conv" ? convSpec(node) : undefined;
+    if (node.op === "conv" && spec && nchwcFits(spec, block)) {
       const bias = node.bias ? param(node.bias) : undefined;
-      names.push(nchwcConv(b, v(node.input), param(node.weight), bias, convSpec(node), block));
+      names.push(nchwcConv(b, v(node.input), param(node.weight), bias, spec, block));
       continue;
     }
     names.push(
@@ -496,15 +497,8 @@ export function convBackward(
         b.int64("const.axes23", [2], [2, 3]),
         b.int64("const.steps_m1", [2], [-1, -1]),
       ]);
-      const spec = {
-        cin: node.outChannels,
-        cout: cin,
-        kernel: k,
-        stride: 1,
-        padding: q,
-        dilation: d,
-        depthwise: node.depthwise,
-      };
+      // the conv from dy (out channels) back to x (in channels)
+      const spec = { ...convSpec(node), cin: node.outChannels, cout: cin, padding: q };
       io.addInput(
         nchwcFits(spec, io.nchwcBlock ?? 0)
           ? nchwcConv(b, dy, flipped, undefined, spec, io.nchwcBlock!)
@@ -747,9 +741,8 @@ function depthwiseWeightGrad(
 ): string {
   const { kernel: k, outChannels: c } = node;
   const [, ho, wo] = outShape;
-  if (batch !== undefined && nchwcFits(depthwiseFilterSpec(node, outShape, batch), block)) {
-    return depthwiseWeightGradNchwc(b, node, x, dy, inShape, outShape, block, batch);
-  }
+  const spec = batch === undefined ? undefined : depthwiseFilterSpec(node, outShape, batch);
+  if (spec && nchwcFits(spec, block)) return depthwiseWeightGradNchwc(b, node, x, dy, spec, block);
   const batchAxis = b.int64("const.axis0", [1], [0]);
   const windows = nchwWindows(b, node, x, inShape, outShape);
   const dyT = rowsT(b, dy, ho * wo);
@@ -792,53 +785,27 @@ function depthwiseWeightGradNchwc(
   node: ConvNode,
   x: string,
   dy: string,
-  inShape: number[],
-  outShape: number[],
+  spec: NchwcConvSpec,
   block: number,
-  batch: number,
 ): string {
-  const { kernel: k, outChannels: c, padding: p, stride: s, dilation: d } = node;
-  const [, h, w] = inShape;
-  const [, ho, wo] = outShape;
-  const spec = depthwiseFilterSpec(node, outShape, batch);
-  const images = b.node("Reshape", [
-    x,
-    b.int64(`const.one_image_${spec.cin}_${h}_${w}`, [4], [
-      1,
-      spec.cin,
-      h,
-      w,
-    ]),
-  ]);
+  const { kernel: k, outChannels: c } = node;
+  const g = spec.cin; // B·C
+  const [ho, wo] = spec.kernel as [number, number];
+  // x [B, C, H, W] as one image of B·C channels (-1: H; 0: W as it is)
+  const images = b.node("Reshape", [x, ints(b, `const.one_image_${g}`, [1, g, -1, 0])]);
   const filters = b.node("Reshape", [
     dy,
-    b.int64(`const.filters_${spec.cin}_${ho}_${wo}`, [4], [
-      spec.cin,
-      1,
-      ho,
-      wo,
-    ]),
+    ints(b, `const.filters_${g}_${ho}_${wo}`, [g, 1, ho, wo]),
   ]);
-  let out = nchwcConv(b, images, filters, undefined, spec, block); // [1, B·C, ≥ k, ≥ k]
-  const size = (n: number, m: number) => Math.floor((n + 2 * p - s * (m - 1) - 1) / d) + 1;
-  if (size(h, ho) > k || size(w, wo) > k) {
-    out = b.node("Slice", [
-      out,
-      b.int64("const.zeros2", [2], [0, 0]),
-      b.int64(`const.end_${k}_${k}`, [2], [k, k]),
-      b.int64("const.axes23", [2], [2, 3]),
-    ]);
-  }
-  const perImage = b.node("Reshape", [
-    out,
-    b.int64(`const.bck_${batch}_${c}_${k}`, [3], [
-      batch,
-      c,
-      k * k,
-    ]),
-  ]);
-  const sum = b.node("ReduceSum", [perImage, b.int64("const.axis0", [1], [0])], { keepdims: 0 });
-  return b.node("Reshape", [sum, b.int64(`const.dw_shape_${c}_${k}`, [4], [c, 1, k, k])]);
+  const first = b.node("Slice", [
+    nchwcConv(b, images, filters, undefined, spec, block), // [1, B·C, ≥ k, ≥ k]
+    ints(b, "const.zeros2", [0, 0]),
+    ints(b, `const.end_${k}_${k}`, [k, k]),
+    ints(b, "const.axes23", [2, 3]),
+  ]); // [1, B·C, k, k]
+  const perImage = b.node("Reshape", [first, ints(b, `const.bck_${c}_${k}`, [-1, c, k * k])]);
+  const sum = b.node("ReduceSum", [perImage, ints(b, "const.axis0", [0])], { keepdims: 0 });
+  return b.node("Reshape", [sum, ints(b, `const.dw_shape_${c}_${k}`, [c, 1, k, k])]);
 }
 
 /**
