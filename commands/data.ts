@@ -30,8 +30,12 @@ async function readClasses(value: string | undefined): Promise<string[] | undefi
 function datasetCommand(name: string, description: string) {
   return new Command(name)
     .description(description)
-    .argument("<dataset>", "a VOC root, a COCO instances JSON, or a YOLO folder")
-    .option("--set <name>", "VOC image set (ImageSets/Main/<set>.txt) or YOLO split (images/<set>)")
+    .argument("<dataset>", "a VOC root, a COCO instances JSON, or a YOLO folder or data.yaml")
+    .option(
+      "--set <name>",
+      "VOC image set (ImageSets/Main/<set>.txt) or YOLO split (data.yaml's <set>:, images/<set>/ " +
+        "or <set>/images/)",
+    )
     .option(
       "--classes <list|file>",
       "class names: a,b,c or a file with one per line (default: the dataset's own; VOC: inferred)",

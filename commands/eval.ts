@@ -41,7 +41,8 @@ export function evalCommand() {
     )
     .option(
       "--set <name>",
-      "VOC image set (ImageSets/Main/<set>.txt; default test, or the only list)",
+      "VOC image set (ImageSets/Main/<set>.txt; default test, or the only list) or YOLO split " +
+        "(default val, else test, else every image)",
     )
     .option("--json", "print the results as JSON")
     .option("--plots <dir>", "write the summary figures (PNG) into this folder")
@@ -53,7 +54,8 @@ export function evalCommand() {
     )
     .option(
       "--data <dataset>",
-      "dataset to detect on, then evaluate: a VOC root, COCO JSON or YOLO folder (with --model)",
+      "dataset to detect on, then evaluate: a VOC root, COCO JSON, YOLO folder or data.yaml " +
+        "(with --model)",
     )
     .option("--arch <name>", "the config a .pth or .safetensors model follows (default: inferred)")
     .option(

@@ -10,7 +10,7 @@
  * or `--results <run folder>/detections.json` (COCO) gives the same numbers again.
  */
 import { FileError, UsageError } from "../lib/errors.ts";
-import { loadDataset } from "../lib/data/dataset.ts";
+import { findSet, loadDataset } from "../lib/data/dataset.ts";
 import { readVocImageSet } from "../lib/data/voc.ts";
 import { isOnnxModel, loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
@@ -46,10 +46,13 @@ export async function runModelEval(
   opts: ModelEvalOptions,
 ): Promise<{ report: EvalReport; failed: number; runDir: string }> {
   // A VOC root is evaluated on one image set, chosen as `ssd eval --gt` does: --set, else
-  // test, else the only list (never the training lists by default).
+  // test, else the only list (never the training lists by default); a YOLO dataset on its val
+  // split (else test, else every image), as ultralytics validates.
   let set = opts.set;
   if (set === undefined && (await Deno.stat(`${opts.data}/Annotations`).catch(() => null))) {
     set = (await readVocImageSet(opts.data)).set;
+  } else if (set === undefined) {
+    set = await findSet(opts.data, ["val", "test"]);
   }
   const dataset = await loadDataset(opts.data, { set });
   if (!opts.quiet && set !== undefined) console.error(`image set "${set}"`);

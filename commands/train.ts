@@ -45,8 +45,14 @@ export function trainCommand() {
         "matches)",
     )
     .option("--arch <name>", "the config a .pth or .safetensors --model/--init follows")
-    .option("-d, --data <path>", "training set: VOC root, COCO instances JSON, or YOLO folder")
-    .option("--set <name>", "image set of --data (default: trainval or train when present)")
+    .option(
+      "-d, --data <path>",
+      "training set: VOC root, COCO instances JSON, or YOLO folder or data.yaml",
+    )
+    .option(
+      "--set <name>",
+      "image set or split of --data (default: trainval or train when present)",
+    )
     .option("--val <path>", "validation set (default: the val/test list of --data when present)")
     .option("--val-set <name>", "image set of --val")
     .option(

@@ -3,7 +3,7 @@
  * then hands over to `lib/train/loop.ts` and shows its progress. Loaded lazily.
  */
 import { FileError, UsageError } from "../lib/errors.ts";
-import { loadDataset } from "../lib/data/dataset.ts";
+import { findSet, loadDataset } from "../lib/data/dataset.ts";
 import type { Dataset } from "../lib/data/types.ts";
 import { makeRng, mixSeed, shuffled } from "../lib/data/rng.ts";
 import { type BackendInfo, initBackend } from "../lib/engine/tfjs.ts";
@@ -63,27 +63,14 @@ const RESUMABLE = new Set([
   "resume",
 ]);
 
-async function exists(path: string): Promise<boolean> {
-  return (await Deno.stat(path).catch(() => null)) !== null;
-}
-
-/** A VOC root's lists, or a YOLO folder's subsets, among `names`; the first found. */
-async function firstSet(root: string, names: string[]): Promise<string | undefined> {
-  for (const n of names) {
-    if (await exists(`${root}/ImageSets/Main/${n}.txt`)) return n;
-    if (await exists(`${root}/images/${n}`)) return n;
-  }
-  return undefined;
-}
-
 /** The training and validation sets the flags name. */
 async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; note: string }> {
-  const set = f.set ?? await firstSet(f.data!, ["trainval", "train"]);
+  const set = f.set ?? await findSet(f.data!, ["trainval", "train"]);
   const data = await loadDataset(f.data!, { set });
   if (data.samples.length === 0) throw new FileError(f.data!, "the training set has no images");
   const withSet = (p: string, s?: string) => (s ? `${p} (${s})` : p);
   if (f.val !== undefined) {
-    const valSet = f.valSet ?? await firstSet(f.val, ["val", "test"]);
+    const valSet = f.valSet ?? await findSet(f.val, ["val", "test"]);
     const val = await loadDataset(f.val, { set: valSet, classes: data.classes });
     return { data, val, note: `validation ${withSet(f.val, valSet)}` };
   }
@@ -101,7 +88,7 @@ async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; 
     };
   }
   if (set !== undefined && set !== "trainval") {
-    const valSet = await firstSet(f.data!, ["val", "test"]);
+    const valSet = await findSet(f.data!, ["val", "test"]);
     if (valSet !== undefined) {
       const val = await loadDataset(f.data!, { set: valSet, classes: data.classes });
       return { data, val, note: `validation ${withSet(f.data!, valSet)}` };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadDataset, readDataset } from "../lib/data/dataset.ts";
+import { findSet, loadDataset, readDataset } from "../lib/data/dataset.ts";
 import { writeImage } from "../lib/data/image.ts";
 import { FileError } from "../lib/errors.ts";
 
@@ -100,6 +100,100 @@ Deno.test("loadDataset() reads YOLO: names from data.yaml, normalized cx cy w h 
   assert.equal(a.objects[0].classIndex, 1);
   assert.deepEqual(round(a.objects[1].bboxPx), [0, 0, 20, 10]);
   assert.deepEqual(ds.samples.find((s) => s.id === "b")!.objects, []);
+  await Deno.remove(root, { recursive: true });
+});
+
+/** A Roboflow YOLO export: `train/images`, `valid/images`, and a data.yaml naming `../train/images`. */
+async function roboflowExport(): Promise<string> {
+  const root = await Deno.makeTempDir();
+  for (const split of ["train", "valid"]) {
+    for (const d of ["images", "labels"]) {
+      await Deno.mkdir(`${root}/${split}/${d}`, { recursive: true });
+    }
+  }
+  await writeImage(`${root}/train/images/a.png`, blank(100, 50));
+  await writeImage(`${root}/train/images/b.jpg`, blank(40, 40));
+  await writeImage(`${root}/valid/images/c.png`, blank(10, 20));
+  await Deno.writeTextFile(`${root}/train/labels/a.txt`, "1 0.5 0.5 0.2 0.4\n");
+  await Deno.writeTextFile(`${root}/train/labels/b.txt`, "0 0.5 0.5 1 1\n");
+  await Deno.writeTextFile(`${root}/valid/labels/c.txt`, "0 0.25 0.5 0.5 1\n");
+  await Deno.writeTextFile(`${root}/README.roboflow.txt`, "exported\n");
+  await Deno.writeTextFile(
+    `${root}/data.yaml`,
+    "train: ../train/images\nval: ../valid/images\n\nnc: 2\nnames: ['cat', 'dog']\n",
+  );
+  return root;
+}
+
+Deno.test("loadDataset() reads a Roboflow YOLO export: splits from data.yaml, labels beside images/", async () => {
+  const root = await roboflowExport();
+  for (const path of [root, `${root}/data.yaml`]) {
+    const train = await loadDataset(path, { set: "train" });
+    assert.equal(train.format, "yolo");
+    assert.equal(train.root, root);
+    assert.deepEqual(train.classes, ["cat", "dog"]);
+    assert.deepEqual(train.samples.map((s) => s.id), ["a", "b"]);
+    assert.deepEqual(train.samples[0].objects[0].bboxPx.map((v) => +v.toFixed(6)), [
+      40,
+      15,
+      60,
+      35,
+    ]);
+    assert.equal(train.samples[0].objects[0].classIndex, 1);
+    assert.deepEqual(train.samples[1].objects[0].bboxPx, [0, 0, 40, 40]);
+    for (const set of ["val", "valid"]) {
+      const val = await loadDataset(path, { set });
+      assert.deepEqual(val.samples.map((s) => [s.id, s.objects[0].bboxPx]), [["c", [0, 0, 5, 20]]]);
+    }
+    // Without a set: every image, each with its own split's labels.
+    const all = await loadDataset(path);
+    assert.deepEqual(all.samples.map((s) => [s.id, s.objects.length]), [
+      ["train/images/a", 1],
+      ["train/images/b", 1],
+      ["valid/images/c", 1],
+    ]);
+    await assert.rejects(loadDataset(path, { set: "test" }), (err: Error) => {
+      assert.ok(err instanceof FileError);
+      assert.equal(err.file, `${root}/data.yaml`);
+      assert.match(
+        err.reason,
+        /no split "test": expected a "test:" entry, images\/test\/ or test\/images\//,
+      );
+      return true;
+    });
+  }
+  assert.equal(await findSet(root, ["trainval", "train"]), "train");
+  assert.equal(await findSet(`${root}/data.yaml`, ["val", "test"]), "val");
+  assert.equal(await findSet(root, ["test"]), undefined);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("loadDataset() reads YOLO splits given as image lists, paths relative to the list; a missing split names the yaml", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.mkdir(`${root}/data/images/x`, { recursive: true });
+  await Deno.mkdir(`${root}/data/labels/x`, { recursive: true });
+  for (const n of ["p", "q", "r"]) {
+    await writeImage(`${root}/data/images/x/${n}.png`, blank(20, 10));
+    await Deno.writeTextFile(`${root}/data/labels/x/${n}.txt`, "0 0.5 0.5 0.5 0.5\n");
+  }
+  await Deno.writeTextFile(`${root}/data/train.txt`, "./images/x/p.png\nimages/x/r.png\n\n");
+  await Deno.writeTextFile(
+    `${root}/cfg.yaml`,
+    "path: data  # the root, relative to this file\ntrain: train.txt\nval: [images/x/q.png]\n" +
+      "test: images/missing\nnames:\n  - box\n",
+  );
+  const train = await loadDataset(`${root}/cfg.yaml`, { set: "train" });
+  assert.equal(train.root, `${root}/data`);
+  assert.deepEqual(train.samples.map((s) => [s.id, s.width, s.objects[0].bboxPx]), [
+    ["images/x/p", 20, [5, 2.5, 15, 7.5]],
+    ["images/x/r", 20, [5, 2.5, 15, 7.5]],
+  ]);
+  const val = await loadDataset(`${root}/cfg.yaml`, { set: "val" });
+  assert.deepEqual(val.samples.map((s) => s.imagePath), [`${root}/data/images/x/q.png`]);
+  assert.equal(await findSet(`${root}/cfg.yaml`, ["test"]), "test");
+  await assert.rejects(loadDataset(`${root}/cfg.yaml`, { set: "test" }), {
+    message: `${root}/cfg.yaml: split "test": images/missing not found under ${root}/data`,
+  });
   await Deno.remove(root, { recursive: true });
 });
 

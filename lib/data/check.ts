@@ -11,6 +11,7 @@ import { type DatasetOptions, readDataset } from "./dataset.ts";
 import { describeReadError, inspectImage } from "./image_codec.ts";
 import { type DatasetProblem, formatBox, ProblemList } from "./problems.ts";
 import type { Dataset, Sample } from "./types.ts";
+import { yoloLabelPath } from "./yolo_layout.ts";
 
 /** Options of {@link checkDataset}. */
 export interface CheckOptions extends DatasetOptions {
@@ -46,11 +47,7 @@ export interface CheckReport {
 function annotationFile(dataset: Dataset, sample: Sample): string {
   if (dataset.format === "voc") return `${dataset.root}/Annotations/${sample.id}.xml`;
   if (dataset.format === "coco") return dataset.root;
-  const i = sample.imagePath.lastIndexOf("/images/");
-  const label = i >= 0
-    ? `${sample.imagePath.slice(0, i)}/labels/${sample.imagePath.slice(i + 8)}`
-    : sample.imagePath;
-  return label.replace(/\.[^./]+$/, ".txt");
+  return yoloLabelPath(sample.imagePath);
 }
 
 async function checkImage(

@@ -18,10 +18,12 @@ import type { Dataset, GtObject, Sample } from "./types.ts";
 import { parseVocXml, readVocImageSet, type VocAnnotation } from "./voc.ts";
 import { vocToXyxy } from "./box_px.ts";
 import { isYoloDataset, readYoloDataset, scaleYoloBoxes } from "./yolo.ts";
+import { hasYoloSplit } from "./yolo_layout.ts";
 
 /** Options of {@link loadDataset} and {@link readDataset}. */
 export interface DatasetOptions {
-  /** VOC image set (`ImageSets/Main/<set>.txt`) or YOLO subfolder (`images/<set>`). */
+  /** VOC image set (`ImageSets/Main/<set>.txt`) or YOLO split (`data.yaml`'s `<set>:`,
+   * `images/<set>/` or `<set>/images/`). */
   set?: string;
   /** Class names (without background); by default the dataset's own (COCO categories, YOLO
    * names file) or, for VOC, the sorted names found in the annotations. */
@@ -54,7 +56,8 @@ const trimSlash = (p: string): string => p.length > 1 ? p.replace(/\/+$/, "") : 
  * Reads a dataset, collecting problems in single files instead of throwing.
  *
  * @param path a VOC root (with `Annotations/`), a COCO instances `.json`, a folder with one
- *   `annotations/instances_*.json`, or a YOLO folder (`labels/` or a names file)
+ *   `annotations/instances_*.json`, or a YOLO folder (`labels/`, `data.yaml` or a names file)
+ *   or `data.yaml`
  * @throws FileError when `path` is none of these or cannot be read at all
  *
  * @example
@@ -86,9 +89,12 @@ export async function readDataset(
   const problems = new ProblemList();
   const notes: string[] = [];
   let dataset: Dataset;
-  if (info?.isFile) {
+  if (info?.isFile && !/\.ya?ml$/i.test(path)) {
     if (!path.endsWith(".json")) {
-      throw new FileError(path, "not a dataset: expected a COCO instances .json or a folder");
+      throw new FileError(
+        path,
+        "not a dataset: expected a COCO instances .json, a YOLO data.yaml or a folder",
+      );
     }
     dataset = await readCocoDataset(path, opts, problems, notes);
   } else if (await stat(`${path}/Annotations`)) {
@@ -106,12 +112,43 @@ export async function readDataset(
     if (json === undefined) {
       throw new FileError(
         path,
-        "not a dataset: expected a VOC root (Annotations/), a COCO instances JSON, or a YOLO folder (images/ + labels/, classes.txt)",
+        "not a dataset: expected a VOC root (Annotations/), a COCO instances JSON, or a YOLO folder (images/ + labels/, data.yaml or classes.txt)",
       );
     }
     dataset = await readCocoDataset(json, opts, problems, notes);
   }
   return { dataset, problems: problems.items, notes };
+}
+
+/**
+ * The first of `names` that a dataset has as a set: a VOC root's list
+ * (`ImageSets/Main/<name>.txt`) or a YOLO split (`data.yaml`'s entry, `images/<name>/`,
+ * `<name>/images/`; `val` also finds Roboflow's `valid/`). COCO files have none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findSet } from "./dataset.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/valid/images`, { recursive: true });
+ * await Deno.writeTextFile(`${root}/data.yaml`, "train: ../train/images\nnames: [cat]\n");
+ * assert.equal(await findSet(root, ["trainval", "train"]), "train");
+ * assert.equal(await findSet(root, ["val", "test"]), "val");
+ * assert.equal(await findSet(root, ["test"]), undefined);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function findSet(path: string, names: string[]): Promise<string | undefined> {
+  path = trimSlash(path);
+  const info = await stat(path);
+  if (info === undefined || (info.isFile && !/\.ya?ml$/i.test(path))) return undefined;
+  if (info.isDirectory && await stat(`${path}/Annotations`)) {
+    for (const n of names) if (await stat(`${path}/ImageSets/Main/${n}.txt`)) return n;
+    return undefined;
+  }
+  if (!await isYoloDataset(path)) return undefined;
+  for (const n of names) if (await hasYoloSplit(path, n)) return n;
+  return undefined;
 }
 
 /**

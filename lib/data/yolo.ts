@@ -5,46 +5,23 @@
  *
  * @module
  */
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { FileError } from "../errors.ts";
 import { readTextFileChecked } from "../io/read.ts";
 import { describeReadError } from "./image_codec.ts";
-import { formatBox, type ProblemList } from "./problems.ts";
+import { formatBox, ProblemList } from "./problems.ts";
 import type { Dataset, GtObject, Sample } from "./types.ts";
+import {
+  yoloLabelDir,
+  yoloLabelPath,
+  type YoloLayout,
+  yoloLayout,
+  yoloSplit,
+} from "./yolo_layout.ts";
+
+const SPLIT_KEYS = ["train", "val", "test"] as const;
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
-
-/**
- * Reads the class names of a YOLO `data.yaml`: `names: [a, b]`, or a block of `- a` lines, or
- * of `0: a` lines. Only the `names` key is read (no YAML library is needed for it).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseYoloYamlNames } from "./yolo.ts";
- * assert.deepEqual(parseYoloYamlNames("nc: 2\nnames: ['cat', dog]\n"), ["cat", "dog"]);
- * assert.deepEqual(parseYoloYamlNames("names:\n  0: cat\n  1: hot dog\n"), ["cat", "hot dog"]);
- * assert.deepEqual(parseYoloYamlNames("names:\n- cat\n- dog\n"), ["cat", "dog"]);
- * assert.equal(parseYoloYamlNames("train: images/train\n"), undefined);
- * ```
- */
-export function parseYoloYamlNames(text: string): string[] | undefined {
-  const lines = text.split(/\r?\n/);
-  const unquote = (s: string) => s.trim().replace(/^(['"])(.*)\1$/, "$2");
-  const at = lines.findIndex((l) => /^names\s*:/.test(l));
-  if (at < 0) return undefined;
-  const rest = lines[at].replace(/^names\s*:/, "").replace(/\s+#.*$/, "").trim();
-  if (rest.startsWith("[")) {
-    return rest.replace(/^\[|\]$/g, "").split(",").map(unquote).filter((s) => s !== "");
-  }
-  const names: string[] = [];
-  for (const line of lines.slice(at + 1)) {
-    if (line.trim() === "" || line.trim().startsWith("#")) continue;
-    const item = /^\s*-\s*(.+)$/.exec(line) ?? /^\s+\d+\s*:\s*(.+)$/.exec(line);
-    if (item === null) break;
-    names.push(unquote(item[1].replace(/\s+#.*$/, "")));
-  }
-  return names;
-}
 
 async function listFiles(dir: string, problems: ProblemList, rel = ""): Promise<string[]> {
   const out: string[] = [];
@@ -83,18 +60,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Finds class names: `data.yaml`, `classes.txt`, `*.names` in `root` (first found). */
-async function readNames(root: string): Promise<{ file: string; names: string[] } | undefined> {
-  for (const name of ["data.yaml", "dataset.yaml"]) {
-    const file = `${root}/${name}`;
-    if (!await exists(file)) continue;
-    const names = parseYoloYamlNames(await readTextFileChecked(file));
-    if (names !== undefined) return { file, names };
-  }
-  const candidates = [`${root}/classes.txt`];
+/** Class names: the yaml's `names:`, else `classes.txt` or a `*.names` file in the root. */
+async function readNames(
+  layout: YoloLayout,
+): Promise<{ file: string; names: string[] } | undefined> {
+  if (layout.yaml?.names !== undefined) return { file: layout.yamlFile!, names: layout.yaml.names };
+  const candidates = [`${layout.root}/classes.txt`];
   try {
-    for await (const e of Deno.readDir(root)) {
-      if (e.isFile && e.name.endsWith(".names")) candidates.push(`${root}/${e.name}`);
+    for await (const e of Deno.readDir(layout.root)) {
+      if (e.isFile && e.name.endsWith(".names")) candidates.push(`${layout.root}/${e.name}`);
     }
   } catch { /* reported by the caller's listing */ }
   for (const file of candidates) {
@@ -106,22 +80,44 @@ async function readNames(root: string): Promise<{ file: string; names: string[] 
   return undefined;
 }
 
-/** Whether a folder looks like a YOLO dataset (`labels/`, or a names file beside images). */
-export async function isYoloDataset(root: string): Promise<boolean> {
-  return await exists(`${root}/labels`) || await readNames(root) !== undefined;
+/**
+ * Whether a path looks like a YOLO dataset: a `.yaml` file, or a folder with `labels/`, a
+ * `data.yaml` or a names file.
+ */
+export async function isYoloDataset(path: string): Promise<boolean> {
+  if (/\.ya?ml$/i.test(path)) return true;
+  return await exists(`${path}/labels`) || await readNames(await yoloLayout(path)) !== undefined;
+}
+
+/** Files a dataset keeps beside its labels that are not labels. */
+const NOT_LABELS = /^(classes|readme|notes|license)[^/]*\.txt$/i;
+
+/** Images of one split entry: a folder (recursively), a `.txt` list, or one image. */
+async function entryImages(entry: string, problems: ProblemList): Promise<string[]> {
+  const info = await Deno.stat(entry).catch(() => null);
+  if (info?.isDirectory) {
+    return (await listFiles(entry, problems)).filter((f) => IMAGE_EXT.test(f))
+      .map((f) => `${entry}/${f}`);
+  }
+  if (!entry.endsWith(".txt")) return [entry];
+  const dir = dirname(entry);
+  return (await readTextFileChecked(entry)).split(/\r?\n/).map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => isAbsolute(l) ? l : `${dir}/${l.replace(/^\.\//, "")}`);
 }
 
 /**
  * Reads a YOLO dataset. Problems in single files (a bad line, a label without an image) are
  * collected, not thrown.
  *
- * @param root the dataset folder
- * @param opts `set`: a subfolder of `images/` and `labels/` (`train`, `val`); `classes`: names
- *   to use instead of the dataset's names file
+ * @param path the dataset folder, or its `data.yaml` (see {@link yoloLayout})
+ * @param opts `set`: a split (`train`, `val`, `test`: the yaml's entry, else `images/<set>` or
+ *   `<set>/images`; see {@link yoloSplit}); without it, every image under the root (under
+ *   `images/` when there is one); `classes`: names to use instead of the dataset's
  * @param problems where problems are recorded
  * @returns the dataset (boxes converted to pixels once image sizes are known: here `bboxPx`
  *   holds normalized `xyxy` and `width`/`height` are 0; {@link scaleYoloBoxes} finishes)
- * @throws FileError when there is no names file and no `classes` option
+ * @throws FileError when there is no names file and no `classes` option, or no such split
  *
  * @example
  * ```ts
@@ -144,54 +140,71 @@ export async function isYoloDataset(root: string): Promise<boolean> {
  * ```
  */
 export async function readYoloDataset(
-  root: string,
+  path: string,
   opts: { set?: string; classes?: string[] },
   problems: ProblemList,
 ): Promise<Dataset> {
-  const found = await readNames(root);
+  const layout = await yoloLayout(path);
+  const root = layout.root;
+  const found = await readNames(layout);
   const classes = opts.classes ?? found?.names;
   if (classes === undefined) {
     throw new FileError(
-      root,
+      path,
       "no class names: expected data.yaml (names:), classes.txt or a *.names file; or pass --classes",
     );
   }
-  const sub = opts.set === undefined ? "" : `/${opts.set}`;
-  const split = await exists(`${root}/images`);
-  const imageDir = split ? `${root}/images${sub}` : `${root}${sub}`;
-  const labelDir = split ? `${root}/labels${sub}` : `${root}${sub}`;
-  const images = (await listFiles(imageDir, problems)).filter((f) => IMAGE_EXT.test(f));
-  const labels = new Set(
-    (await listFiles(labelDir, problems)).filter((f) =>
-      f.endsWith(".txt") && !(labelDir === root && /^(classes|README)/i.test(f))
-    ),
+  const entries = opts.set !== undefined
+    ? await yoloSplit(layout, opts.set)
+    : [await exists(`${root}/images`) ? `${root}/images` : root];
+  const images: string[] = [];
+  for (const e of entries) images.push(...await entryImages(e, problems));
+  // Ids are paths without the extension, relative to the one folder listed, else to the root.
+  const base = entries.length === 1 && (await Deno.stat(entries[0]).catch(() => null))?.isDirectory
+    ? entries[0]
+    : root;
+  const idOf = (p: string) =>
+    (p.startsWith(`${base}/`) ? p.slice(base.length + 1) : p).replace(IMAGE_EXT, "");
+  // Label files where the listed folders keep theirs, to find those without an image.
+  const yamlLists = new Set(
+    SPLIT_KEYS.flatMap((k) => layout.yaml?.[k] ?? []).map((e) => resolve(root, e)),
   );
+  const labels = new Set<string>();
+  for (const e of entries) {
+    if (!(await Deno.stat(e).catch(() => null))?.isDirectory) continue;
+    const dir = yoloLabelDir(e);
+    // Unlisted, a labels folder shows as the images' missing label files.
+    for (const f of await listFiles(dir, new ProblemList())) {
+      const file = `${dir}/${f}`;
+      if (f.endsWith(".txt") && !NOT_LABELS.test(basename(f)) && !yamlLists.has(resolve(file))) {
+        labels.add(file);
+      }
+    }
+  }
   const samples: Sample[] = [];
   const seen = new Map<string, string>();
-  for (const rel of images) {
-    const stem = rel.replace(IMAGE_EXT, "");
-    const imagePath = `${imageDir}/${rel}`;
-    const earlier = seen.get(stem);
+  for (const imagePath of images) {
+    const id = idOf(imagePath);
+    const earlier = seen.get(id);
     if (earlier !== undefined) {
-      problems.error(imagePath, `duplicate id "${stem}": also ${earlier}`);
+      problems.error(imagePath, `duplicate id "${id}": also ${earlier}`);
       continue;
     }
-    seen.set(stem, imagePath);
-    const labelRel = `${stem}.txt`;
+    seen.set(id, imagePath);
+    const label = yoloLabelPath(imagePath);
     const objects: GtObject[] = [];
-    if (labels.delete(labelRel)) {
-      objects.push(...await readLabelFile(`${labelDir}/${labelRel}`, classes, problems));
-    } else if ((await Deno.stat(`${labelDir}/${labelRel}`).catch(() => null))?.isDirectory) {
-      problems.error(`${labelDir}/${labelRel}`, "is a directory, not a label file");
+    labels.delete(label);
+    const info = await Deno.stat(label).catch(() => null);
+    if (info?.isFile) {
+      objects.push(...await readLabelFile(label, classes, problems));
+    } else if (info?.isDirectory) {
+      problems.error(label, "is a directory, not a label file");
     } else {
-      problems.warn(
-        imagePath,
-        `no label file ${labelDir}/${labelRel} (read as an image without objects)`,
-      );
+      problems.warn(imagePath, `no label file ${label} (read as an image without objects)`);
     }
-    samples.push({ id: stem, imagePath, width: 0, height: 0, objects });
+    samples.push({ id, imagePath, width: 0, height: 0, objects });
   }
-  for (const rel of labels) problems.error(`${labelDir}/${rel}`, "label file without an image");
+  for (const file of labels) problems.error(file, "label file without an image");
   return { format: "yolo", root, classes: [...classes], samples };
 }
 
