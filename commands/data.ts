@@ -222,7 +222,7 @@ function synthCommand() {
     .option("--n <count>", "number of images", parsePositiveInt, 200)
     .option("--seed <seed>", "random seed", parseInteger, 0)
     .addOption(
-      new Option("--format <format>", "annotation format").choices(["voc", "coco"] as const)
+      new Option("--format <format>", "annotation format").choices(["voc", "coco", "yolo"] as const)
         .default("voc" as const),
     )
     .option("--size <px>", "image side in pixels (32…4096)", parsePositiveInt, 160)

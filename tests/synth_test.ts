@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { SYNTH_CLASSES } from "../lib/classes.ts";
+import { checkDataset } from "../lib/data/check.ts";
 import { readCocoInstances } from "../lib/data/coco.ts";
+import { loadDataset } from "../lib/data/dataset.ts";
 import { readImage } from "../lib/data/image.ts";
 import { makeRng } from "../lib/data/rng.ts";
 import { makeSynthImage, writeSynthDataset } from "../lib/data/synth.ts";
@@ -148,10 +150,39 @@ Deno.test("writeSynthDataset() writes COCO that the COCO reader parses", async (
   }
 });
 
+Deno.test("writeSynthDataset() writes YOLO whose boxes, read back, are the VOC dataset's of the same seed", async () => {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    await writeSynthDataset({ out: dirs[0], n: 10, seed: 5, size: 96, format: "voc" });
+    await writeSynthDataset({ out: dirs[1], n: 10, seed: 5, size: 96, format: "yolo" });
+    for (const [voc, yolo] of [["train", "train"], ["val", "val"]]) {
+      const a = await loadDataset(dirs[0], { set: voc });
+      const b = await loadDataset(`${dirs[1]}/data.yaml`, { set: yolo });
+      assert.deepEqual(b.classes, [...SYNTH_CLASSES]);
+      assert.deepEqual(b.samples.map((s) => s.id), a.samples.map((s) => s.id));
+      assert.equal(a.samples.length, voc === "train" ? 8 : 2);
+      a.samples.forEach((s, i) => {
+        const t = b.samples[i];
+        assert.equal(t.objects.length, s.objects.length);
+        s.objects.forEach((o, j) => {
+          // VOC infers its classes sorted; YOLO has data.yaml's order.
+          assert.equal(b.classes[t.objects[j].classIndex], a.classes[o.classIndex]);
+          for (let k = 0; k < 4; k++) {
+            assert.ok(Math.abs(t.objects[j].bboxPx[k] - o.bboxPx[k]) < 1e-3, `${s.id} ${j}`);
+          }
+        });
+      });
+    }
+    assert.equal((await checkDataset(dirs[1])).errors, 0);
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+});
+
 Deno.test("writeSynthDataset() gives the same bytes for the same seed, others for another", async () => {
   const dirs = await Promise.all([0, 1, 2].map(() => Deno.makeTempDir()));
   try {
-    for (const format of ["voc", "coco"] as const) {
+    for (const format of ["voc", "coco", "yolo"] as const) {
       await writeSynthDataset({ out: `${dirs[0]}/${format}`, n: 4, seed: 11, size: 80, format });
       await writeSynthDataset({ out: `${dirs[1]}/${format}`, n: 4, seed: 11, size: 80, format });
       await writeSynthDataset({ out: `${dirs[2]}/${format}`, n: 4, seed: 12, size: 80, format });

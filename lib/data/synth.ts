@@ -9,9 +9,10 @@
  * - Borders: shapes may be cut by the image border (at most half of one outside); their boxes
  *   are the visible extent clipped to the image and marked `truncated` in VOC.
  * - Files: JPEG (quality 90) images; VOC (`JPEGImages/`, `Annotations/*.xml` with 1-based
- *   inclusive integer boxes, `ImageSets/Main/{train,val}.txt`, 80/20) or COCO
- *   (`images/`, `annotations.json`, category ids 1…4). Every file is written to a temporary
- *   name and renamed. The same options give the same bytes.
+ *   inclusive integer boxes, `ImageSets/Main/{train,val}.txt`, 80/20), COCO (`images/`,
+ *   `annotations.json`, category ids 1…4) or YOLO (`images/{train,val}/`, `labels/{train,val}/`
+ *   with normalized `class cx cy w h`, `data.yaml`; the same 80/20 split). Every file is written
+ *   to a temporary name and renamed. The same options give the same bytes.
  *
  * @module
  */
@@ -37,7 +38,7 @@ export interface SynthOptions {
   /** Seed; the same seed gives the same files. Default 0. */
   seed?: number;
   /** Annotation format. Default `"voc"`. */
-  format?: "voc" | "coco";
+  format?: "voc" | "coco" | "yolo";
   /** Image side in pixels (square images). Default 160, the `tiny` model's input size. */
   size?: number;
 }
@@ -136,6 +137,14 @@ function vocXml(file: string, size: number, objects: SynthObject[]): string {
     `  </size>\n  <segmented>0</segmented>\n${objs.join("")}</annotation>\n`;
 }
 
+/** A YOLO label file: `class cx cy w h` per object, normalized, 6 decimals at most. */
+function yoloLabels(size: number, objects: SynthObject[]): string {
+  const f = (v: number) => String(+(v / size).toFixed(6));
+  return objects.map(({ classIndex, boxPx: [x1, y1, x2, y2] }) =>
+    `${classIndex} ${f((x1 + x2) / 2)} ${f((y1 + y2) / 2)} ${f(x2 - x1)} ${f(y2 - y1)}\n`
+  ).join("");
+}
+
 /**
  * Write a synthetic dataset (see the module notes for its content and layout).
  *
@@ -182,13 +191,21 @@ export async function writeSynthDataset(
       throw new FileError(out, `cannot use as the output folder: ${(err as Error).message}`);
     }
   }
-  const imageDir = format === "voc" ? `${out}/JPEGImages` : `${out}/images`;
+  const nTrain = n === 1 ? 1 : Math.min(n - 1, Math.round(n * 0.8));
+  const split = (i: number) => (i < nTrain ? "train" : "val");
+  const imageDir = (i: number) =>
+    format === "voc"
+      ? `${out}/JPEGImages`
+      : format === "yolo"
+      ? `${out}/images/${split(i)}`
+      : `${out}/images`;
   try {
-    await Deno.mkdir(imageDir, { recursive: true });
-    if (format === "voc") {
-      await Deno.mkdir(`${out}/Annotations`, { recursive: true });
-      await Deno.mkdir(`${out}/ImageSets/Main`, { recursive: true });
-    }
+    const dirs = format === "voc"
+      ? [imageDir(0), `${out}/Annotations`, `${out}/ImageSets/Main`]
+      : format === "yolo"
+      ? ["train", "val"].flatMap((s) => [`${out}/images/${s}`, `${out}/labels/${s}`])
+      : [imageDir(0)];
+    for (const d of dirs) await Deno.mkdir(d, { recursive: true });
   } catch (err) {
     throw new FileError(out, `cannot create folder: ${(err as Error).message}`, { cause: err });
   }
@@ -198,10 +215,12 @@ export async function writeSynthDataset(
   for (let i = 0; i < n; i++) {
     const id = String(i + 1).padStart(6, "0");
     const { image, objects } = makeSynthImage(size, makeRng(mixSeed(seed, i)));
-    await writeImage(`${imageDir}/${id}.jpg`, image);
+    await writeImage(`${imageDir(i)}/${id}.jpg`, image);
     ids.push(id);
     if (format === "voc") {
       await writeFileAtomic(`${out}/Annotations/${id}.xml`, vocXml(`${id}.jpg`, size, objects));
+    } else if (format === "yolo") {
+      await writeFileAtomic(`${out}/labels/${split(i)}/${id}.txt`, yoloLabels(size, objects));
     } else {
       coco.images.push({ id: i + 1, file_name: `${id}.jpg`, width: size, height: size });
       for (const { classIndex, boxPx: [x1, y1, x2, y2] } of objects) {
@@ -219,8 +238,13 @@ export async function writeSynthDataset(
     }
     objectCount += objects.length;
   }
-  if (format === "voc") {
-    const nTrain = n === 1 ? 1 : Math.min(n - 1, Math.round(n * 0.8));
+  if (format === "yolo") {
+    await writeFileAtomic(
+      `${out}/data.yaml`,
+      `# ssd synthetic shapes, seed ${seed}, size ${size}\npath: .\ntrain: images/train\n` +
+        `val: images/val\nnames:\n${SYNTH_CLASSES.map((c, k) => `  ${k}: ${c}\n`).join("")}`,
+    );
+  } else if (format === "voc") {
     await writeFileAtomic(
       `${out}/ImageSets/Main/train.txt`,
       ids.slice(0, nTrain).join("\n") + "\n",
