@@ -127,12 +127,19 @@ async function startModel(
     }
     const from = source.config.classes;
     const newHeads = !f.keepHeads && classesDiffer(from, data.classes);
-    const r = loadInitWeights(model, source.stateDict(), { newHeads });
+    const r = loadInitWeights(model, source.stateDict(), {
+      newHeads,
+      classes: { from, to: data.classes },
+    });
     source.dispose();
-    const heads = r.reinitialized.length > 0
-      ? `; ${r.reinitialized.length} classification-head tensors re-initialised: classes ${
-        listClasses(from)
-      } → ${listClasses(data.classes)}`
+    const change = `classes ${listClasses(from)} → ${listClasses(data.classes)}`;
+    const fresh = r.remapped?.fresh ?? [];
+    const heads = r.remapped !== undefined
+      ? `; classification heads kept for ${listClasses(r.remapped.kept)}${
+        fresh.length > 0 ? `, new for ${listClasses(fresh)}` : ""
+      }: ${change}`
+      : r.reinitialized.length > 0
+      ? `; ${r.reinitialized.length} classification-head tensors re-initialised: ${change}`
       : "";
     return { model, note: `${cfg.name}: starting from ${init} (${r.loaded} tensors${heads})` };
   } catch (err) {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { getConfig } from "../lib/config.ts";
 import type { StateDict } from "../lib/io/state_dict.ts";
-import { buildModel } from "../lib/model/ssd.ts";
+import * as tf from "@tensorflow/tfjs-core";
+import { buildModel, type SsdModel } from "../lib/model/ssd.ts";
 import { classesDiffer, loadInitWeights } from "../lib/train/init.ts";
 import { useBackend } from "./model_helpers.ts";
 
@@ -50,6 +51,74 @@ Deno.test("loadInitWeights keeps the heads for the same classes, renews them for
     assert.ok(same(two.stateDict(), sd, "backbone.layers.0.conv.weight"));
   } finally {
     two.dispose();
+    source.dispose();
+  }
+});
+
+Deno.test("loadInitWeights rearranges the class outputs by name: each class's logits are the start weights', new classes fresh", async () => {
+  await useBackend("cpu");
+  const cfg = { ...getConfig("tiny"), classes: ["a", "b", "c", "d"] };
+  const source = buildModel(cfg, { seed: 1 });
+  const sd = source.stateDict();
+  const [h, w] = [cfg.imageSize[1], cfg.imageSize[0]];
+  const x = tf.randomNormal([2, h, w, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+  const logitsOf = (m: SsdModel) => tf.tidy(() => m.predict(x).clsLogits.arraySync());
+  const before = logitsOf(source);
+  const cases: [string[], number][] = [
+    [["d", "c", "b", "a"], 0], // another order: every class kept
+    [["c", "x", "a"], 1], // fewer classes, one new
+    [["b", "N/A", "d", "y", "a", "c"], 2], // more classes; "N/A" is never a match
+  ];
+  try {
+    for (const [to, nFresh] of cases) {
+      const target = buildModel({ ...cfg, classes: to }, { seed: 2 });
+      try {
+        const fresh = target.stateDict();
+        const r = loadInitWeights(target, sd, {
+          newHeads: true,
+          classes: { from: cfg.classes, to },
+        });
+        assert.equal(r.reinitialized.length, 0);
+        assert.equal(r.remapped?.fresh.length, nFresh, to.join());
+        assert.equal(r.remapped?.tensors.length, 10); // weight and bias of 5 maps
+        const cols = [0, ...to.map((n) => (n === "N/A" ? -1 : cfg.classes.indexOf(n)))]
+          .map((i, k) => (k === 0 ? 0 : i < 0 ? -1 : i + 1));
+        // A kept class's logits are the start weights' (the features are theirs too) …
+        const after = logitsOf(target);
+        let worst = 0;
+        for (let b = 0; b < 2; b++) {
+          for (let p = 0; p < after[b].length; p += 7) {
+            cols.forEach((c, k) => {
+              if (c >= 0) worst = Math.max(worst, Math.abs(after[b][p][k] - before[b][p][c]));
+            });
+          }
+        }
+        // … and a new class's output rows are the fresh initialisation.
+        const got = target.stateDict();
+        for (const name of r.remapped!.tensors) {
+          const [f, g] = [fresh.get(name)!, got.get(name)!];
+          const row = f.data.length / f.shape[0];
+          for (let o = 0; o < f.shape[0]; o++) {
+            if (cols[o % cols.length] >= 0) continue;
+            for (let j = o * row; j < (o + 1) * row; j++) assert.equal(g.data[j], f.data[j]);
+          }
+        }
+        assert.ok(worst < 1e-5, `${to.join()}: max |Δ| ${worst}`);
+      } finally {
+        target.dispose();
+      }
+    }
+    // No class in common: the whole classification head starts fresh, as before.
+    const other = buildModel({ ...cfg, classes: ["p", "q", "r", "s"] }, { seed: 3 });
+    const r = loadInitWeights(other, sd, {
+      newHeads: true,
+      classes: { from: cfg.classes, to: ["p", "q", "r", "s"] },
+    });
+    assert.equal(r.remapped, undefined);
+    assert.equal(r.reinitialized.length, 10);
+    other.dispose();
+  } finally {
+    x.dispose();
     source.dispose();
   }
 });
