@@ -245,6 +245,13 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
   let engine: "tfjs" | "onnx";
   try {
     engine = trainEngine(f.engine ?? "auto", f.backend, info.name, model);
+    if (data.samples.length < f.batch) {
+      // Checked before a run folder is made; each step takes a full batch.
+      throw new UsageError(
+        `--batch ${f.batch} is more than the ${data.samples.length} training images of ` +
+          `${f.data}; give --batch ${data.samples.length} or less`,
+      );
+    }
   } catch (err) {
     model.dispose();
     throw err;

@@ -77,6 +77,8 @@ Deno.test("ssd train usage errors exit 2 with one line", async () => {
     SYNTH,
     "--engine",
     "onnx",
+    "--batch",
+    "4",
     "--project",
     RUNS,
   );
@@ -87,6 +89,14 @@ Deno.test("ssd train usage errors exit 2 with one line", async () => {
   oneLineError(keep.stderr, /--keep-heads needs weights to start from/);
   const bad = await ssd(...base, "--lr", "-1");
   assert.equal(bad.code, 2);
+  const runsBefore = [...Deno.readDirSync(`${RUNS}/train`)].length;
+  const big = await ssd(...base, "--batch", "1000");
+  assert.equal(big.code, 2);
+  oneLineError(
+    big.stderr,
+    /^error: --batch 1000 is more than the \d+ training images of .*; give --batch \d+ or less$/m,
+  );
+  assert.equal([...Deno.readDirSync(`${RUNS}/train`)].length, runsBefore, "no run folder made");
   const unknown = await ssd("train", "--model", "yolo9000", "--data", SYNTH, "--project", RUNS);
   assert.equal(unknown.code, 2);
   oneLineError(unknown.stderr, /^error: unknown model "yolo9000"/);
