@@ -1,5 +1,6 @@
 /** `ssd eval` end to end: table, --json contract, --plots, and one-line errors on bad input. */
 import assert from "node:assert/strict";
+import { loadDataset } from "../lib/data/dataset.ts";
 import { oneLineError, ssd, ssdIn } from "./cli.ts";
 import { readVocGroundTruth } from "../lib/eval/readers.ts";
 import { vocToCoco } from "../lib/eval/evaluate.ts";
@@ -276,6 +277,86 @@ Deno.test("ssd eval --model writes runs/eval/eval, eval2, …: detections that e
     const named = await ssdIn(cwd, ...args, "--project", "p", "--name", "x", "-q", "--no-plots");
     assert.equal(named.code, 0, named.stderr);
     assert.ok(Deno.statSync(`${cwd}/p/eval/x/detections.json`).isFile);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("ssd eval --model on a YOLO export evaluates its val split; --gt on it reads the run's files back", async () => {
+  const voc = await loadDataset(
+    new URL("../fixtures/datasets/raccoon_voc", import.meta.url).pathname,
+  );
+  const cwd = await Deno.makeTempDir();
+  try {
+    // A Roboflow-style export of the five fixture photos: three to train, two to validate.
+    for (const [k, s] of voc.samples.entries()) {
+      const split = k < 3 ? "train" : "valid";
+      await Deno.mkdir(`${cwd}/ds/${split}/images`, { recursive: true });
+      await Deno.mkdir(`${cwd}/ds/${split}/labels`, { recursive: true });
+      await Deno.copyFile(s.imagePath, `${cwd}/ds/${split}/images/${s.id}.jpg`);
+      const lines = s.objects.map(({ bboxPx: [x1, y1, x2, y2] }) =>
+        `0 ${(x1 + x2) / 2 / s.width} ${(y1 + y2) / 2 / s.height} ${(x2 - x1) / s.width} ${
+          (y2 - y1) / s.height
+        }\n`
+      );
+      await Deno.writeTextFile(`${cwd}/ds/${split}/labels/${s.id}.txt`, lines.join(""));
+    }
+    await Deno.writeTextFile(
+      `${cwd}/ds/data.yaml`,
+      "train: ../train/images\nval: ../valid/images\nnc: 1\nnames: ['raccoon']\n",
+    );
+    const run = await ssdIn(
+      cwd,
+      "eval",
+      "--model",
+      "raccoon",
+      "--data",
+      "ds/data.yaml",
+      "--metric",
+      "all",
+      "--json",
+      "--no-plots",
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^image set "val"$/m);
+    const json = JSON.parse(run.stdout);
+    const detected = Deno.readTextFileSync(`${cwd}/runs/eval/eval/comp4_det_val_raccoon.txt`)
+      .split("\n").filter((l) => l !== "").map((l) => l.split(" ")[0]);
+    assert.deepEqual([...new Set(detected)].sort(), voc.samples.slice(3).map((s) => s.id).sort());
+    const files = await ssdIn(
+      cwd,
+      "eval",
+      "--gt",
+      "ds",
+      "--results",
+      "runs/eval/eval",
+      "--metric",
+      "all",
+      "--json",
+    );
+    assert.equal(files.code, 0, files.stderr);
+    assert.deepEqual(JSON.parse(files.stdout), json, "the VOC files give the run's numbers");
+    const fromJson = await ssdIn(
+      cwd,
+      "eval",
+      "--gt",
+      "ds/data.yaml",
+      "--results",
+      "runs/eval/eval/detections.json",
+      "--json",
+    );
+    assert.equal(fromJson.code, 0, fromJson.stderr);
+    assert.deepEqual(JSON.parse(fromJson.stdout).coco, json.coco, "the COCO JSON too");
+    // Another split is another ground truth: the run's val detections name no train photo.
+    const train = await ssdIn(
+      cwd,
+      ...["eval", "--gt", "ds", "--set", "train", "--results", "runs/eval/eval"],
+    );
+    assert.equal(train.code, 1);
+    assert.match(
+      train.stderr,
+      /^error: .*comp4_det_val_raccoon\.txt: line 1: image "raccoon-\d+" is not in the image set$/m,
+    );
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }

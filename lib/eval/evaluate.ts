@@ -9,11 +9,18 @@
  * @module
  */
 import { FileError } from "../errors.ts";
-import type { CocoInstances, CocoResult } from "../data/coco.ts";
+import { type CocoInstances, type CocoResult, readCocoResults } from "../data/coco.ts";
 import { type CocoEvalResult, evaluateCoco } from "./coco.ts";
 import { evaluateVoc, type VocDetection, type VocEvalResult, type VocGtObject } from "./voc.ts";
 import { cocoBoxToVoc, vocBoxToCoco } from "../data/box_px.ts";
-import { loadCocoPair, readVocDetections, readVocGroundTruth } from "./readers.ts";
+import {
+  checkCocoResults,
+  loadCocoPair,
+  readVocDetections,
+  readVocGroundTruth,
+  readYoloGroundTruth,
+} from "./readers.ts";
+import { isYoloDataset } from "../data/yolo.ts";
 import { type ConfidenceCurves, confidenceCurves } from "./confidence_curves.ts";
 import { type ConfusionMatrix, confusionMatrix } from "./confusion.ts";
 
@@ -181,12 +188,14 @@ function classRows(images: Map<string, VocGtObject[]>, classes: string[]): EvalC
 /**
  * Evaluates a results file or folder against a ground truth on disk.
  *
- * @param gtPath a COCO instances JSON or a VOC root (`Annotations/`, `ImageSets/Main/<set>.txt`)
+ * @param gtPath a COCO instances JSON, a VOC root (`Annotations/`, `ImageSets/Main/<set>.txt`), or
+ *   a YOLO dataset (folder or `data.yaml`; per-class files or a COCO results JSON go with it)
  * @param resultsPath a COCO results JSON (with a COCO ground truth) or a folder of per-class VOC
- *   detection files (with a VOC root)
- * @param options.metrics the metrics (default: `coco` for COCO ground truth, `voc07` and `voc`
- *   for a VOC root)
- * @param options.set the VOC image set (default `test`, or the only list there)
+ *   detection files (with a VOC root); either with a YOLO dataset
+ * @param options.metrics the metrics (default: `coco` for a results JSON, `voc07` and `voc` for
+ *   per-class files)
+ * @param options.set the VOC image set (default `test`, or the only list there) or YOLO split
+ *   (default `val`, else `test`, else every image)
  * @param options.analysis also compute P/R/F1 curves and the confusion matrix
  * @throws FileError for a missing or malformed file; RangeError when the two forms are mixed
  */
@@ -195,8 +204,11 @@ export async function evaluateFiles(
   resultsPath: string,
   options: { metrics?: EvalMetric[]; set?: string } & EvaluateOptions = {},
 ): Promise<EvalReport> {
-  const gtIsVoc = await isDirectory(gtPath);
   const resultsAreVoc = await isDirectory(resultsPath);
+  if (await isYoloGroundTruth(gtPath)) {
+    return evaluateYoloFiles(gtPath, resultsPath, resultsAreVoc, options);
+  }
+  const gtIsVoc = await isDirectory(gtPath);
   if (gtIsVoc !== resultsAreVoc) {
     throw new RangeError(
       gtIsVoc
@@ -223,6 +235,47 @@ export async function evaluateFiles(
     metrics,
     options,
   );
+}
+
+/** A YOLO dataset as ground truth: its `data.yaml`, or a folder that is no VOC root. */
+async function isYoloGroundTruth(path: string): Promise<boolean> {
+  if (/\.ya?ml$/i.test(path)) return true;
+  const stat = (p: string) => Deno.stat(p).catch(() => null);
+  if (!(await stat(path))?.isDirectory || await stat(`${path}/Annotations`)) return false;
+  return await isYoloDataset(path);
+}
+
+/**
+ * A YOLO dataset against per-class VOC files (`comp4_det_<split>_<class>.txt`, image ids = the
+ * dataset's ids) or a COCO results JSON (image and category ids as `ssd eval --model` numbers
+ * them: {@link vocToCoco}): the files `ssd eval --model M --data D` writes for a YOLO `D`.
+ */
+async function evaluateYoloFiles(
+  gtPath: string,
+  resultsPath: string,
+  resultsAreVoc: boolean,
+  options: { metrics?: EvalMetric[]; set?: string } & EvaluateOptions,
+): Promise<EvalReport> {
+  const gt = await readYoloGroundTruth(gtPath, options.set);
+  const metrics = options.metrics ?? (resultsAreVoc ? ["voc07", "voc"] : ["coco"]);
+  if (resultsAreVoc) {
+    const dets = await readVocDetections(resultsPath, {
+      set: gt.set ?? "all",
+      imageIds: new Set(gt.images.keys()),
+    });
+    const classes = [...gt.classes, ...Object.keys(dets).filter((c) => !gt.classes.includes(c))];
+    return evaluateForms(
+      { format: "voc", images: gt.images, dets, classes },
+      metrics,
+      options,
+    );
+  }
+  const cocoGt = vocToCoco(gt.images, {}, gt.classes).gt;
+  const results = await readCocoResults(resultsPath);
+  checkCocoResults(results, cocoGt, resultsPath);
+  const coco = { gt: cocoGt, results };
+  const { images, dets, classes } = cocoToVoc(coco.gt, coco.results);
+  return evaluateForms({ format: "coco", images, dets, classes, coco }, metrics, options);
 }
 
 /** Ground truth and detections in VOC form, and in COCO form when the input had it. */

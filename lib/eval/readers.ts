@@ -12,6 +12,8 @@ import {
   readCocoInstances,
   readCocoResults,
 } from "../data/coco.ts";
+import { findSet, loadDataset } from "../data/dataset.ts";
+import { xyxyToVoc } from "../data/box_px.ts";
 import { parseVocXml, readVocImageSet } from "../data/voc.ts";
 import type { VocDetection, VocGtObject } from "./voc.ts";
 
@@ -143,6 +145,39 @@ export async function readVocGroundTruth(root: string, set?: string): Promise<Vo
     sizes.set(id, { width: ann.width, height: ann.height });
   }
   return { root, set: list.set, images, sizes };
+}
+
+/** A YOLO dataset's ground truth in the VOC form the metrics read. */
+export interface YoloGroundTruth {
+  /** The split read (by default `val`, else `test`); undefined for every image. */
+  set?: string;
+  /** Image id (the sample id) -> objects, VOC 1-based inclusive pixels. */
+  images: Map<string, VocGtObject[]>;
+  /** Class names in the dataset's order. */
+  classes: string[];
+}
+
+/**
+ * Reads a YOLO dataset (a folder or its `data.yaml`) as ground truth: the split `set`, by default
+ * its `val` split (else `test`, else every image), as `ssd eval --model` evaluates it.
+ *
+ * @throws FileError for a missing split or a malformed label file
+ */
+export async function readYoloGroundTruth(path: string, set?: string): Promise<YoloGroundTruth> {
+  set ??= await findSet(path, ["val", "test"]);
+  const dataset = await loadDataset(path, { set });
+  const images = new Map<string, VocGtObject[]>();
+  for (const s of dataset.samples) {
+    images.set(
+      s.id,
+      s.objects.map((o) => ({
+        name: dataset.classes[o.classIndex],
+        difficult: o.difficult,
+        bbox: xyxyToVoc(o.bboxPx),
+      })),
+    );
+  }
+  return { set, images, classes: [...dataset.classes] };
 }
 
 /** The class a detection file is for: `<class>.txt` or `comp<N>_det_<set>_<class>.txt`. */
