@@ -21,7 +21,8 @@ export function evalCommand() {
     )
     .option(
       "--gt <path>",
-      "ground truth: a COCO instances JSON or a VOC root (Annotations/, ImageSets/Main/)",
+      "ground truth: a COCO instances JSON, a VOC root (Annotations/, ImageSets/Main/), or a " +
+        "YOLO dataset (folder or data.yaml)",
     )
     .option(
       "--results <path>",
@@ -30,7 +31,8 @@ export function evalCommand() {
     .addOption(
       new Option(
         "--metric <name>",
-        "coco | voc07 | voc | all (default: coco for COCO, voc07 and voc for VOC)",
+        "coco | voc07 | voc | all (default: coco for a results JSON or COCO data, voc07 and voc " +
+          "otherwise)",
       )
         .argParser((value) => {
           if (!(METRICS as readonly string[]).includes(value)) {
