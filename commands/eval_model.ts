@@ -46,8 +46,8 @@ export async function runModelEval(
   opts: ModelEvalOptions,
 ): Promise<{ report: EvalReport; failed: number; runDir: string }> {
   // A VOC root is evaluated on one image set, chosen as `ssd eval --gt` does: --set, else
-  // test, else the only list (never the training lists by default); a YOLO dataset on its val
-  // split (else test, else every image), as ultralytics validates.
+  // test, else the only list (never the training lists by default); a YOLO dataset or COCO
+  // folder on its val split (else test, else every image), as ultralytics validates.
   let set = opts.set;
   if (set === undefined && (await Deno.stat(`${opts.data}/Annotations`).catch(() => null))) {
     set = (await readVocImageSet(opts.data)).set;

@@ -197,6 +197,54 @@ Deno.test("loadDataset() reads YOLO splits given as image lists, paths relative 
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("loadDataset() picks a COCO folder's split: COCO's own layout and a Roboflow export", async () => {
+  const root = await Deno.makeTempDir();
+  const instances = (file: string, w: number) =>
+    JSON.stringify({
+      images: [{ id: 1, file_name: file, width: w, height: 10 }],
+      annotations: [{ id: 1, image_id: 1, category_id: 3, bbox: [1, 2, 3, 4], area: 12 }],
+      categories: [{ id: 3, name: "cat" }],
+    });
+  // COCO: annotations/instances_<split>2017.json, images in <split>2017/.
+  await Deno.mkdir(`${root}/coco/annotations`, { recursive: true });
+  for (const [split, w] of [["train2017", 20], ["val2017", 30]] as const) {
+    await Deno.mkdir(`${root}/coco/${split}`);
+    await writeImage(`${root}/coco/${split}/a.png`, blank(w, 10));
+    await Deno.writeTextFile(
+      `${root}/coco/annotations/instances_${split}.json`,
+      instances("a.png", w),
+    );
+  }
+  // Roboflow: <split>/_annotations.coco.json beside the images, "valid" for val.
+  for (const [split, w] of [["train", 40], ["valid", 50]] as const) {
+    await Deno.mkdir(`${root}/rf/${split}`, { recursive: true });
+    await writeImage(`${root}/rf/${split}/b.png`, blank(w, 10));
+    await Deno.writeTextFile(`${root}/rf/${split}/_annotations.coco.json`, instances("b.png", w));
+  }
+  for (const [dir, train, val] of [["coco", 20, 30], ["rf", 40, 50]] as const) {
+    const path = `${root}/${dir}`;
+    assert.equal(await findSet(path, ["trainval", "train"]), "train");
+    assert.equal(await findSet(path, ["val", "test"]), "val");
+    assert.equal(await findSet(path, ["test"]), undefined);
+    for (const [set, width] of [["train", train], ["val", val]] as const) {
+      const ds = await loadDataset(path, { set });
+      assert.equal(ds.format, "coco");
+      assert.deepEqual(ds.classes, ["cat"]);
+      assert.deepEqual([ds.samples[0].width, ds.samples[0].objects[0].bboxPx], [width, [
+        1,
+        2,
+        4,
+        6,
+      ]]);
+    }
+    await assert.rejects(loadDataset(path), /several COCO files .*; name one, or give --set$/);
+    await assert.rejects(loadDataset(path, { set: "test" }), /no COCO file of split "test"/);
+  }
+  // A folder of one split reads its file without a set.
+  assert.equal((await loadDataset(`${root}/rf/valid`)).samples[0].width, 50);
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("readDataset() rejects a folder that is no dataset, naming the formats it expects", async () => {
   const root = await Deno.makeTempDir();
   await assert.rejects(readDataset(root), (err: Error) => {

@@ -22,8 +22,9 @@ import { hasYoloSplit } from "./yolo_layout.ts";
 
 /** Options of {@link loadDataset} and {@link readDataset}. */
 export interface DatasetOptions {
-  /** VOC image set (`ImageSets/Main/<set>.txt`) or YOLO split (`data.yaml`'s `<set>:`,
-   * `images/<set>/` or `<set>/images/`). */
+  /** VOC image set (`ImageSets/Main/<set>.txt`), YOLO split (`data.yaml`'s `<set>:`,
+   * `images/<set>/` or `<set>/images/`), or the COCO file of a split in a folder that holds
+   * several (`annotations/instances_<set>*.json`, `<set>/_annotations.coco.json`). */
   set?: string;
   /** Class names (without background); by default the dataset's own (COCO categories, YOLO
    * names file) or, for VOC, the sorted names found in the annotations. */
@@ -108,7 +109,7 @@ export async function readDataset(
     }
     dataset = { ...ds, samples };
   } else {
-    const json = await findCocoJson(path);
+    const json = await findCocoJson(path, opts.set);
     if (json === undefined) {
       throw new FileError(
         path,
@@ -122,8 +123,10 @@ export async function readDataset(
 
 /**
  * The first of `names` that a dataset has as a set: a VOC root's list
- * (`ImageSets/Main/<name>.txt`) or a YOLO split (`data.yaml`'s entry, `images/<name>/`,
- * `<name>/images/`; `val` also finds Roboflow's `valid/`). COCO files have none.
+ * (`ImageSets/Main/<name>.txt`), a YOLO split (`data.yaml`'s entry, `images/<name>/`,
+ * `<name>/images/`) or, in a COCO folder, an instances file of that split
+ * (`annotations/instances_<name>*.json`, `<name>/_annotations.coco.json`); `val` also finds
+ * Roboflow's `valid`. A COCO file named directly has none.
  *
  * @example
  * ```ts
@@ -146,9 +149,12 @@ export async function findSet(path: string, names: string[]): Promise<string | u
     for (const n of names) if (await stat(`${path}/ImageSets/Main/${n}.txt`)) return n;
     return undefined;
   }
-  if (!await isYoloDataset(path)) return undefined;
-  for (const n of names) if (await hasYoloSplit(path, n)) return n;
-  return undefined;
+  if (await isYoloDataset(path)) {
+    for (const n of names) if (await hasYoloSplit(path, n)) return n;
+    return undefined;
+  }
+  const coco = info.isDirectory ? await cocoFiles(path) : [];
+  return names.find((n) => cocoSplit(coco, n) !== undefined);
 }
 
 /**
@@ -178,23 +184,67 @@ async function sizeOf(path: string): Promise<{ width: number; height: number } |
   }
 }
 
-async function findCocoJson(dir: string): Promise<string | undefined> {
-  const found: string[] = [];
-  for (const sub of [`${dir}/annotations`, dir]) {
+/** A COCO instances file in a folder and the split its name gives, if any. */
+interface CocoFile {
+  path: string;
+  split?: string;
+}
+
+/**
+ * The COCO instances files of a folder: `annotations/instances_<split>.json` (COCO's own
+ * names), `annotations.json` (`ssd data synth`) or `_annotations.coco.json` in it, or a
+ * Roboflow export's `<split>/_annotations.coco.json`.
+ */
+async function cocoFiles(dir: string): Promise<CocoFile[]> {
+  const list = async (sub: string) => {
+    const names: string[] = [];
     try {
-      for await (const e of Deno.readDir(sub)) {
-        // `instances_*.json` (COCO's own names) or `annotations.json` (`ssd data synth`).
-        if (e.isFile && /^(instances.*|annotations)\.json$/.test(e.name)) {
-          found.push(`${sub}/${e.name}`);
-        }
-      }
+      for await (const e of Deno.readDir(sub)) names.push(e.isFile ? e.name : `${e.name}/`);
     } catch { /* not there */ }
-    if (found.length > 0) break;
+    return names.sort();
+  };
+  const found: CocoFile[] = [];
+  for (const sub of [`${dir}/annotations`, dir]) {
+    for (const name of await list(sub)) {
+      const m = /^(?:instances_?(.*)|annotations|_annotations\.coco)\.json$/.exec(name);
+      if (m) found.push({ path: `${sub}/${name}`, split: m[1] || undefined });
+    }
+    if (found.length > 0) return found;
+  }
+  for (const name of await list(dir)) {
+    const file = `${dir}/${name}_annotations.coco.json`;
+    if (name.endsWith("/") && await stat(file)) {
+      found.push({ path: file, split: name.slice(0, -1) });
+    }
+  }
+  return found;
+}
+
+/** The file of split `set` among `files`: the same name, or the only one it begins (`train2017`). */
+function cocoSplit(files: CocoFile[], set: string): CocoFile | undefined {
+  const names = set === "val" ? ["val", "valid"] : [set];
+  for (const n of names) {
+    const exact = files.find((f) => f.split === n);
+    if (exact) return exact;
+    const prefixed = files.filter((f) => f.split?.startsWith(n));
+    if (prefixed.length === 1) return prefixed[0];
+  }
+  return undefined;
+}
+
+async function findCocoJson(dir: string, set?: string): Promise<string | undefined> {
+  const found = await cocoFiles(dir);
+  if (found.length === 0) return undefined;
+  const names = () => found.map((f) => f.path).join(", ");
+  if (set !== undefined) {
+    const file = cocoSplit(found, set);
+    if (file === undefined) throw new FileError(dir, `no COCO file of split "${set}" (${names()})`);
+    return file.path;
   }
   if (found.length > 1) {
-    throw new FileError(dir, `several COCO files (${found.sort().join(", ")}); name one`);
+    throw new FileError(dir, `several COCO files (${names()}); name one, or give --set`);
   }
-  return found[0];
+  return found[0].path;
 }
 
 // ---------------------------------------------------------------------------------------- VOC
