@@ -33,8 +33,9 @@ function datasetCommand(name: string, description: string) {
     .argument("<dataset>", "a VOC root, a COCO instances JSON, or a YOLO folder or data.yaml")
     .option(
       "--set <name>",
-      "VOC image set (ImageSets/Main/<set>.txt) or YOLO split (data.yaml's <set>:, images/<set>/ " +
-        "or <set>/images/)",
+      "VOC image set (ImageSets/Main/<set>.txt), YOLO split (data.yaml's <set>:, images/<set>/ " +
+        "or <set>/images/) or COCO split (annotations/instances_<set>*.json, " +
+        "<set>/_annotations.coco.json)",
     )
     .option(
       "--classes <list|file>",

@@ -43,8 +43,8 @@ export function evalCommand() {
     )
     .option(
       "--set <name>",
-      "VOC image set (ImageSets/Main/<set>.txt; default test, or the only list) or YOLO split " +
-        "(default val, else test, else every image)",
+      "VOC image set (ImageSets/Main/<set>.txt; default test, or the only list), or YOLO or " +
+        "COCO-folder split (default val, else test, else every image)",
     )
     .option("--json", "print the results as JSON")
     .option("--plots <dir>", "write the summary figures (PNG) into this folder")
