@@ -12,6 +12,8 @@ import { buildModel, type SsdModel } from "../lib/model/ssd.ts";
 import { loadModel, resolveConfig } from "../lib/model/load.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { makeRunDir } from "../lib/io/run_dir.ts";
+import type { EvalReport } from "../lib/eval/evaluate.ts";
+import { evalReportJson, formatEvalTable } from "../lib/eval/report.ts";
 import { readCheckpoint } from "../lib/train/checkpoint.ts";
 import { backbonePrefixes, classesDiffer, loadInitWeights } from "../lib/train/init.ts";
 import { runLength, train, type TrainConfig } from "../lib/train/loop.ts";
@@ -315,6 +317,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
     Deno.addSignalListener("SIGINT", onInterrupt);
     const started = performance.now();
     let result;
+    let lastValidation: { epoch: number; report: EvalReport } | undefined;
     try {
       result = await train({
         model,
@@ -328,6 +331,7 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
           onStep: (s) => progress.step(s),
           onEpoch: (row) => progress.epoch(row),
           onValidationStart: (e, n) => progress.validationStart(e, n),
+          onValidation: (epoch, r) => (lastValidation = { epoch, report: r.report }),
         },
       });
     } finally {
@@ -354,8 +358,15 @@ export async function runTrain(flags: TrainFlags, given: (name: string) => boole
         bestEpoch: bestRow?.epoch ?? null,
         bestMapVoc07: bestRow?.mapVoc07 ?? null,
         bestMapVoc: bestRow?.mapVoc ?? null,
+        validationEpoch: lastValidation?.epoch ?? null,
+        validation: lastValidation ? evalReportJson(lastValidation.report) : null,
       }));
     } else {
+      if (lastValidation) {
+        // The last validation's table, per class, as `ssd eval` prints it.
+        console.log(`epoch ${lastValidation.epoch}, ${note}:`);
+        console.log(formatEvalTable(lastValidation.report));
+      }
       const lines = [
         `${
           result.stopped ? "stopped" : "trained"

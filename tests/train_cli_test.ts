@@ -19,6 +19,15 @@ Deno.test("ssd train writes a runs folder, never over an earlier run, and its we
   assert.ok(lines.slice(0, 2).every((l) => l.loss > 0 && l.locLoss >= 0 && l.lr > 0));
   const dir = `${RUNS}/train/exp`;
   assert.equal(lines[3].run, dir);
+  // The summary carries the last validation's report, as `ssd eval --json` gives it.
+  assert.equal(lines[3].validationEpoch, 1);
+  assert.equal(lines[3].validation.voc07.mAP, lines[3].bestMapVoc07);
+  assert.deepEqual(Object.keys(lines[3].validation.voc07.perClass).sort(), [
+    "circle",
+    "cross",
+    "square",
+    "triangle",
+  ]);
   const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
   for (
     const f of [
@@ -41,6 +50,8 @@ Deno.test("ssd train writes a runs folder, never over an earlier run, and its we
   const again = await ssd(...base, "--iterations", "1", "--backend", "wasm", "-q");
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, new RegExp(`run ${RUNS}/train/exp2\\)`));
+  // Text mode prints the last validation's per-class table before the summary.
+  assert.match(again.stdout, /^epoch 1, validation .* \(val\):\nclass +images +instances/m);
   assert.equal((await readCheckpoint(`${dir}/last.safetensors`)).state.step, 2, "exp untouched");
 
   const det = await ssd(

@@ -88,6 +88,8 @@ export interface TrainCallbacks {
   onStep?: (info: StepInfo) => void;
   onEpoch?: (row: MetricRow) => void;
   onValidationStart?: (epoch: number, images: number) => void;
+  /** After each validation, with its result (per-class report included). */
+  onValidation?: (epoch: number, result: ValidationResult) => void;
   onValidationProgress?: (done: number, total: number) => void;
   onCheckpoint?: (path: string) => void;
 }
@@ -317,6 +319,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
             onProgress: cb.onValidationProgress,
           });
           Object.assign(row, result.metrics);
+          cb.onValidation?.(epoch + 1, result);
         }
         state.history.push(row);
         state.epoch = epoch + 1;

@@ -11,12 +11,15 @@ import type { SsdModel } from "../model/ssd.ts";
 import type { Dataset } from "../data/types.ts";
 import { loadDetector } from "../detector.ts";
 import { evaluateDetector } from "../eval/detect_dataset.ts";
+import type { EvalReport } from "../eval/evaluate.ts";
 import { drawDetectionsOnSample } from "./pictures.ts";
 import { makeOutputDir } from "../io/atomic.ts";
 
 /** Validation figures of one epoch. */
 export interface ValidationResult {
   metrics: { mapVoc07: number; mapVoc: number; apCoco?: number };
+  /** The whole evaluation, per class, with P and R at the best-F1 confidence (`analysis`). */
+  report: EvalReport;
   /** The figure `best.safetensors` follows: VOC all-point mAP@0.5 (AP50). */
   score: number;
 }
@@ -48,6 +51,7 @@ export async function validate(
       : ["voc07", "voc"] as const;
     const { report, detections } = await evaluateDetector(detector, dataset, {
       metrics: [...metrics],
+      analysis: true,
       onProgress: opts.onProgress,
     });
     if (opts.drawDir !== undefined) {
@@ -68,6 +72,7 @@ export async function validate(
         ...(report.coco ? { apCoco: report.coco.stats[0] } : {}),
       },
       score: Number.isNaN(mapVoc) ? 0 : mapVoc,
+      report,
     };
   } finally {
     await detector.dispose();
