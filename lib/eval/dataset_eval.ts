@@ -19,7 +19,8 @@ import {
   type EvaluateOptions,
 } from "./evaluate.ts";
 import { xyxyToCoco, xyxyToVoc } from "../data/box_px.ts";
-import type { VocDetection, VocGtObject } from "./voc.ts";
+import type { VocDetection } from "./voc.ts";
+import { datasetGroundTruth } from "./dataset_gt.ts";
 
 /** One detection on an image of the dataset, in pixels (0-based, continuous `xyxy`). */
 export interface DatasetDetection {
@@ -70,19 +71,11 @@ export async function datasetEvalInputs(
   options: { coco: boolean },
 ): Promise<EvalInputs> {
   const known = new Set(dataset.classes);
-  const images = new Map<string, VocGtObject[]>();
+  const images = datasetGroundTruth(dataset);
   const dets: Record<string, VocDetection[]> = Object.fromEntries(
     dataset.classes.map((c) => [c, []]),
   );
   for (const s of dataset.samples) {
-    images.set(
-      s.id,
-      s.objects.map((o) => ({
-        name: dataset.classes[o.classIndex],
-        difficult: o.difficult,
-        bbox: xyxyToVoc(o.bboxPx),
-      })),
-    );
     for (const d of detections.get(s.id) ?? []) {
       if (!known.has(d.className)) continue;
       dets[d.className].push({ imageId: s.id, score: d.score, bbox: xyxyToVoc(d.bboxPx) });

@@ -13,7 +13,7 @@ import {
   readCocoResults,
 } from "../data/coco.ts";
 import { findSet, loadDataset } from "../data/dataset.ts";
-import { xyxyToVoc } from "../data/box_px.ts";
+import { datasetGroundTruth } from "./dataset_gt.ts";
 import { parseVocXml, readVocImageSet } from "../data/voc.ts";
 import type { VocDetection, VocGtObject } from "./voc.ts";
 
@@ -166,18 +166,7 @@ export interface YoloGroundTruth {
 export async function readYoloGroundTruth(path: string, set?: string): Promise<YoloGroundTruth> {
   set ??= await findSet(path, ["val", "test"]);
   const dataset = await loadDataset(path, { set });
-  const images = new Map<string, VocGtObject[]>();
-  for (const s of dataset.samples) {
-    images.set(
-      s.id,
-      s.objects.map((o) => ({
-        name: dataset.classes[o.classIndex],
-        difficult: o.difficult,
-        bbox: xyxyToVoc(o.bboxPx),
-      })),
-    );
-  }
-  return { set, images, classes: [...dataset.classes] };
+  return { set, images: datasetGroundTruth(dataset), classes: [...dataset.classes] };
 }
 
 /** The class a detection file is for: `<class>.txt` or `comp<N>_det_<set>_<class>.txt`. */
