@@ -60,7 +60,7 @@ Deno.test("loadInitWeights rearranges the class outputs by name: each class's lo
   const cfg = { ...getConfig("tiny"), classes: ["a", "b", "c", "d"] };
   const source = buildModel(cfg, { seed: 1 });
   const sd = source.stateDict();
-  const [h, w] = [cfg.imageSize[1], cfg.imageSize[0]];
+  const [h, w] = cfg.imageSize;
   const x = tf.randomNormal([2, h, w, 3], 0, 1, "float32", 7) as tf.Tensor4D;
   const logitsOf = (m: SsdModel) => tf.tidy(() => m.predict(x).clsLogits.arraySync());
   const before = logitsOf(source);
@@ -120,5 +120,45 @@ Deno.test("loadInitWeights rearranges the class outputs by name: each class's lo
   } finally {
     x.dispose();
     source.dispose();
+  }
+});
+
+Deno.test("loadInitWeights on UltraFace's two-layer heads: the depthwise layers kept, face's logits carried to a new class list", async () => {
+  await useBackend("cpu");
+  const cfg = getConfig("face-slim-320");
+  const source = buildModel(cfg, { seed: 1 });
+  const target = buildModel({ ...cfg, classes: ["raccoon", "face"] }, { seed: 2 });
+  const x = tf.randomNormal([1, ...cfg.imageSize, 3], 0, 1, "float32", 3);
+  try {
+    const sd = source.stateDict();
+    const r = loadInitWeights(target, sd, {
+      newHeads: true,
+      classes: { from: cfg.classes, to: ["raccoon", "face"] },
+    });
+    assert.deepEqual(r.remapped?.kept, ["face"]);
+    assert.deepEqual(r.remapped?.fresh, ["raccoon"]);
+    assert.deepEqual(r.remapped?.tensors.sort(), [
+      "classification_headers.0.2.bias",
+      "classification_headers.0.2.weight",
+      "classification_headers.1.2.bias",
+      "classification_headers.1.2.weight",
+      "classification_headers.2.2.bias",
+      "classification_headers.2.2.weight",
+      "classification_headers.3.bias",
+      "classification_headers.3.weight",
+    ]);
+    assert.ok(same(target.stateDict(), sd, "classification_headers.0.0.weight"));
+    const [a, b] = [source, target].map((m) =>
+      tf.tidy(() => m.predict(x as tf.Tensor4D).clsLogits.arraySync())
+    );
+    let worst = 0;
+    a[0].forEach((row, p) => {
+      worst = Math.max(worst, Math.abs(b[0][p][0] - row[0]), Math.abs(b[0][p][2] - row[1]));
+    });
+    assert.ok(worst < 1e-5, `background and face logits: max |Δ| ${worst}`);
+  } finally {
+    x.dispose();
+    source.dispose();
+    target.dispose();
   }
 });
