@@ -233,3 +233,46 @@ Deno.test("createLoader() can be left early and rejects bad options", async () =
     RangeError,
   );
 });
+
+Deno.test("prepareSample() shrinks an image past 4× the input side first (boxes with it), leaves others as they are", async () => {
+  const { prepareSample, MAX_SIDE_FACTOR } = await import("../lib/data/loader_sample.ts");
+  const { resizeBilinearCv2 } = await import("../lib/data/image.ts");
+  const { normalizeRgb } = await import("../lib/data/normalize.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const imageSize: [number, number] = [6, 8]; // [H, W]: the cap is 4 × 8 = 32 pixels
+    assert.equal(MAX_SIDE_FACTOR, 4);
+    for (const [w, h, shrunk] of [[32, 20, false], [50, 30, true], [30, 64, true]] as const) {
+      const data = new Uint8Array(w * h * 3);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 37 + (i >> 5) * 11) % 256;
+      const image = { width: w, height: h, data };
+      const path = `${dir}/${w}x${h}.png`;
+      await writeImage(path, image);
+      const box: Box = [w * 0.25, h * 0.5, w * 0.75, h];
+      const job = {
+        imagePath: path,
+        boxesPx: [box],
+        labels: [2],
+        seed: 1,
+        imageSize,
+        augment: false,
+        ...NORM,
+      };
+      const got = await prepareSample(job);
+      const side = Math.max(w, h);
+      const first = shrunk
+        ? resizeBilinearCv2(image, Math.round(w * 32 / side), Math.round(h * 32 / side))
+        : image;
+      assert.equal(shrunk, side > 32);
+      const want = normalizeRgb(resizeBilinearCv2(first, imageSize[1], imageSize[0]), NORM);
+      assert.deepEqual(got.image, want, `${w}×${h}`);
+      // Normalised boxes do not change with the shrink.
+      const norm = [0.25, 0.5, 0.75, 1];
+      got.boxes.forEach((v, k) =>
+        assert.ok(Math.abs(v - norm[k]) < 1e-6, `${w}×${h}: ${got.boxes}`)
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

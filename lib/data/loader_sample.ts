@@ -9,6 +9,7 @@ import { type AugmentOptions, augmentSample, type BoxPx } from "./augment.ts";
 import { readImage, resizeBilinearCv2 } from "./image.ts";
 import { normalizeRgb } from "./normalize.ts";
 import { makeRng } from "./rng.ts";
+import type { RgbImage } from "./types.ts";
 
 /** Everything needed to prepare one sample; plain data, so it can be posted to a worker. */
 export interface SampleJob {
@@ -40,6 +41,33 @@ export interface PreparedSample {
 const NO_AUGMENT: AugmentOptions = { photometric: false, zoomOut: 1, crop: false, flip: false };
 
 /**
+ * Images whose longer side exceeds this multiple of the model's longer input side are shrunk to
+ * it before augmenting (a phone's 4000×3000 photo to 1280×960 for a 320×240 model), as
+ * ultralytics shrinks to its input size first: the paper's augmentation on 12 megapixels takes
+ * seconds and its zoom-out canvas hundreds of megabytes, and the model sees 320 pixels either
+ * way. Even the smallest crop (0.3 of each side) keeps the input's resolution. VOC's and COCO's
+ * images (≤ 640 pixels) are never shrunk for any model here.
+ */
+export const MAX_SIDE_FACTOR = 4;
+
+/** The decoded image and its boxes, shrunk (bilinear) to {@link MAX_SIDE_FACTOR} × the input. */
+function shrinkLarge(
+  image: RgbImage,
+  job: SampleJob,
+): { image: RgbImage; boxesPx: BoxPx[] } {
+  const cap = MAX_SIDE_FACTOR * Math.max(...job.imageSize);
+  const side = Math.max(image.width, image.height);
+  if (side <= cap) return { image, boxesPx: job.boxesPx };
+  const w = Math.max(1, Math.round(image.width * cap / side));
+  const h = Math.max(1, Math.round(image.height * cap / side));
+  const [sx, sy] = [w / image.width, h / image.height];
+  return {
+    image: resizeBilinearCv2(image, w, h),
+    boxesPx: job.boxesPx.map(([x1, y1, x2, y2]) => [x1 * sx, y1 * sy, x2 * sx, y2 * sy]),
+  };
+}
+
+/**
  * Decode, augment (when `job.augment`; otherwise boxes are only clipped to the image),
  * resize with OpenCV's bilinear arithmetic, and normalise one sample.
  *
@@ -62,10 +90,10 @@ const NO_AUGMENT: AugmentOptions = { photometric: false, zoomOut: 1, crop: false
  * ```
  */
 export async function prepareSample(job: SampleJob): Promise<PreparedSample> {
-  const decoded = await readImage(job.imagePath);
+  const { image: decoded, boxesPx } = shrinkLarge(await readImage(job.imagePath), job);
   const aug = augmentSample(
     decoded,
-    job.boxesPx,
+    boxesPx,
     job.labels,
     makeRng(job.seed),
     job.augment ? { mean: job.mean } : NO_AUGMENT,

@@ -64,8 +64,13 @@ function hueInPlace(rgb: Float32Array, hueFactor: number): void {
     const div = cr === 0 ? 1 : cr;
     const rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
     let h = maxc === r ? bc - gc : maxc === g ? 2 + rc - bc : 4 + gc - rc;
-    h = ((h / 6 + 1) % 1 + hueFactor) % 1;
-    if (h < 0) h += 1;
+    // torchvision's (h / 6 + 1) % 1, then (h + hueFactor) % 1 into [0, 1): x − floor(x) gives
+    // the same numbers (exact for x ≥ 0; x + 1 for x in (−1, 0), as % then + 1 did) without
+    // V8's slow floating-point %.
+    h = h / 6 + 1;
+    h -= Math.floor(h);
+    h += hueFactor;
+    h -= Math.floor(h);
     const sector = Math.floor(h * 6);
     const f = h * 6 - sector;
     const v = maxc;
