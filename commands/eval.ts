@@ -21,8 +21,8 @@ export function evalCommand() {
     )
     .option(
       "--gt <path>",
-      "ground truth: a COCO instances JSON, a VOC root (Annotations/, ImageSets/Main/), or a " +
-        "YOLO dataset (folder or data.yaml)",
+      "ground truth: a COCO instances JSON or a folder of them, a VOC root (Annotations/, " +
+        "ImageSets/Main/), or a YOLO dataset (folder or data.yaml)",
     )
     .option(
       "--results <path>",

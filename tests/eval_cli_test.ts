@@ -379,3 +379,76 @@ Deno.test("ssd eval: --project/--name belong to --model; --no-plots contradicts 
   assert.equal(both.code, 2);
   oneLineError(both.stderr, /^error: --plots-per-class and --no-plots contradict each other/);
 });
+
+Deno.test("ssd eval --gt takes a COCO folder: its one instances file, or with several the val split's", async () => {
+  const { writeSynthDataset } = await import("../lib/data/synth.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeSynthDataset({ out: `${dir}/one`, n: 4, seed: 3, size: 64, format: "coco" });
+    const gt = JSON.parse(await Deno.readTextFile(`${dir}/one/annotations.json`));
+    // Detections: every ground-truth box, shifted by a pixel, at falling scores.
+    const results = gt.annotations.map((
+      a: { image_id: number; category_id: number; bbox: number[] },
+      k: number,
+    ) => ({
+      image_id: a.image_id,
+      category_id: a.category_id,
+      bbox: [a.bbox[0] + 1, a.bbox[1], a.bbox[2], a.bbox[3]],
+      score: 1 - k / 100,
+    }));
+    await Deno.writeTextFile(`${dir}/results.json`, JSON.stringify(results));
+    const byFile = await ssd(
+      "eval",
+      "--gt",
+      `${dir}/one/annotations.json`,
+      "--results",
+      `${dir}/results.json`,
+      "--json",
+    );
+    assert.equal(byFile.code, 0, byFile.stderr);
+    const byFolder = await ssd(
+      "eval",
+      "--gt",
+      `${dir}/one`,
+      "--results",
+      `${dir}/results.json`,
+      "--json",
+    );
+    assert.equal(byFolder.code, 0, byFolder.stderr);
+    assert.deepEqual(JSON.parse(byFolder.stdout), JSON.parse(byFile.stdout));
+    // COCO's own layout with two splits: val by default, --set for the other.
+    await Deno.mkdir(`${dir}/two/annotations`, { recursive: true });
+    await Deno.copyFile(
+      `${dir}/one/annotations.json`,
+      `${dir}/two/annotations/instances_val2017.json`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/two/annotations/instances_train2017.json`,
+      JSON.stringify({ ...gt, annotations: [] }),
+    );
+    const val = await ssd(
+      "eval",
+      "--gt",
+      `${dir}/two`,
+      "--results",
+      `${dir}/results.json`,
+      "--json",
+    );
+    assert.equal(val.code, 0, val.stderr);
+    assert.deepEqual(JSON.parse(val.stdout), JSON.parse(byFile.stdout));
+    const train = await ssd(
+      "eval",
+      "--gt",
+      `${dir}/two`,
+      "--set",
+      "train",
+      "--results",
+      `${dir}/results.json`,
+      "--json",
+    );
+    assert.equal(train.code, 0, train.stderr);
+    assert.notDeepEqual(JSON.parse(train.stdout), JSON.parse(byFile.stdout));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -232,7 +232,14 @@ function cocoSplit(files: CocoFile[], set: string): CocoFile | undefined {
   return undefined;
 }
 
-async function findCocoJson(dir: string, set?: string): Promise<string | undefined> {
+/**
+ * The COCO instances file of a folder: its only one, or with `set` the one of that split
+ * (`annotations/instances_<set>*.json`, `<set>/_annotations.coco.json`); undefined when the
+ * folder has none.
+ *
+ * @throws FileError when it has several and `set` names none of them, or none of split `set`
+ */
+export async function findCocoJson(dir: string, set?: string): Promise<string | undefined> {
   const found = await cocoFiles(dir);
   if (found.length === 0) return undefined;
   const names = () => found.map((f) => f.path).join(", ");

@@ -21,6 +21,7 @@ import {
   readYoloGroundTruth,
 } from "./readers.ts";
 import { isYoloDataset } from "../data/yolo.ts";
+import { findCocoJson, findSet } from "../data/dataset.ts";
 import { type ConfidenceCurves, confidenceCurves } from "./confidence_curves.ts";
 import { type ConfusionMatrix, confusionMatrix } from "./confusion.ts";
 
@@ -188,8 +189,9 @@ function classRows(images: Map<string, VocGtObject[]>, classes: string[]): EvalC
 /**
  * Evaluates a results file or folder against a ground truth on disk.
  *
- * @param gtPath a COCO instances JSON, a VOC root (`Annotations/`, `ImageSets/Main/<set>.txt`), or
- *   a YOLO dataset (folder or `data.yaml`; per-class files or a COCO results JSON go with it)
+ * @param gtPath a COCO instances JSON (or a folder of them: the split `set`, by default `val`),
+ *   a VOC root (`Annotations/`, `ImageSets/Main/<set>.txt`), or a YOLO dataset (folder or
+ *   `data.yaml`; per-class files or a COCO results JSON go with it)
  * @param resultsPath a COCO results JSON (with a COCO ground truth) or a folder of per-class VOC
  *   detection files (with a VOC root); either with a YOLO dataset
  * @param options.metrics the metrics (default: `coco` for a results JSON, `voc07` and `voc` for
@@ -207,6 +209,11 @@ export async function evaluateFiles(
   const resultsAreVoc = await isDirectory(resultsPath);
   if (await isYoloGroundTruth(gtPath)) {
     return evaluateYoloFiles(gtPath, resultsPath, resultsAreVoc, options);
+  }
+  if (await isDirectory(gtPath) && !(await Deno.stat(`${gtPath}/Annotations`).catch(() => null))) {
+    // A COCO folder: its instances file (the split's, with several).
+    const json = await findCocoJson(gtPath, options.set ?? await findSet(gtPath, ["val", "test"]));
+    if (json !== undefined) return evaluateFiles(json, resultsPath, options);
   }
   const gtIsVoc = await isDirectory(gtPath);
   if (gtIsVoc !== resultsAreVoc) {
