@@ -245,6 +245,25 @@ Deno.test("loadDataset() picks a COCO folder's split: COCO's own layout and a Ro
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("loadDataset() reads a YOLO dataset into given classes by name, not by index", async () => {
+  const root = await roboflowExport(); // names [cat, dog]
+  // A training set's classes in another order: the dog of label index 1 becomes index 0.
+  const val = await loadDataset(root, { set: "train", classes: ["dog", "cat"] });
+  assert.deepEqual(val.classes, ["dog", "cat"]);
+  assert.deepEqual(val.samples.map((s) => s.objects.map((o) => val.classes[o.classIndex])), [
+    ["dog"],
+    ["cat"],
+  ]);
+  // A class the given list lacks is an error naming the label file.
+  await assert.rejects(loadDataset(root, { set: "train", classes: ["cat"] }), {
+    message: `${root}/train/labels/a.txt: class "dog" is not one of cat`,
+  });
+  // Without names of its own (one split's folder), the given names name the label indices.
+  const bare = await loadDataset(`${root}/train`, { classes: ["x", "y"] });
+  assert.deepEqual(bare.samples.map((s) => s.objects[0].classIndex), [1, 0]);
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("readDataset() rejects a folder that is no dataset, naming the formats it expects", async () => {
   const root = await Deno.makeTempDir();
   await assert.rejects(readDataset(root), (err: Error) => {

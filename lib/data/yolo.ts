@@ -113,7 +113,8 @@ async function entryImages(entry: string, problems: ProblemList): Promise<string
  * @param path the dataset folder, or its `data.yaml` (see {@link yoloLayout})
  * @param opts `set`: a split (`train`, `val`, `test`: the yaml's entry, else `images/<set>` or
  *   `<set>/images`; see {@link yoloSplit}); without it, every image under the root (under
- *   `images/` when there is one); `classes`: names to use instead of the dataset's
+ *   `images/` when there is one); `classes`: the class list to read into (the dataset's own
+ *   names, when it has them, are matched to it by name; else they name the label files' indices)
  * @param problems where problems are recorded
  * @returns the dataset (boxes converted to pixels once image sizes are known: here `bboxPx`
  *   holds normalized `xyxy` and `width`/`height` are 0; {@link scaleYoloBoxes} finishes)
@@ -147,8 +148,14 @@ export async function readYoloDataset(
   const layout = await yoloLayout(path);
   const root = layout.root;
   const found = await readNames(layout);
-  const classes = opts.classes ?? found?.names;
-  if (classes === undefined) {
+  // The label files' index → name table: the dataset's own names, else the names given.
+  const names = found?.names ?? opts.classes;
+  // Given names with the dataset's own: its objects take the given list's indices, by name.
+  const classes = opts.classes ?? names;
+  const toGiven = opts.classes !== undefined && found !== undefined
+    ? found.names.map((n) => opts.classes!.indexOf(n))
+    : undefined;
+  if (names === undefined || classes === undefined) {
     throw new FileError(
       path,
       "no class names: expected data.yaml (names:), classes.txt or a *.names file; or pass --classes",
@@ -196,7 +203,14 @@ export async function readYoloDataset(
     labels.delete(label);
     const info = await Deno.stat(label).catch(() => null);
     if (info?.isFile) {
-      objects.push(...await readLabelFile(label, classes, problems));
+      for (const o of await readLabelFile(label, names, problems)) {
+        const k = toGiven === undefined ? o.classIndex : toGiven[o.classIndex];
+        if (k >= 0) objects.push({ ...o, classIndex: k });
+        else {problems.error(
+            label,
+            `class "${names[o.classIndex]}" is not one of ${classes.join(", ")}`,
+          );}
+      }
     } else if (info?.isDirectory) {
       problems.error(label, "is a directory, not a label file");
     } else {
