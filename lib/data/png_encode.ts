@@ -22,21 +22,53 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
-/** Filters one row with filter type `f` (0 None … 4 Paeth) into `out` (after the type byte). */
+/**
+ * Filters one row with filter type `f` (0 None … 4 Paeth) into `out` (after the type byte) and
+ * returns the libpng heuristic's cost: the sum of the filtered bytes as signed magnitudes. One
+ * loop per filter (V8 ran a loop choosing the filter per byte 1.7× slower).
+ */
 function filterRow(f: number, row: Uint8Array, prev: Uint8Array, out: Uint8Array): number {
+  const n = row.length;
   let sum = 0;
-  for (let i = 0; i < row.length; i++) {
-    const a = i >= 3 ? row[i - 3] : 0, b = prev[i], c = i >= 3 ? prev[i - 3] : 0;
-    const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : paeth(a, b, c);
-    const v = (row[i] - pred) & 0xff;
-    out[i] = v;
-    sum += v < 128 ? v : 256 - v;
+  switch (f) {
+    case 0:
+      for (let i = 0; i < n; i++) {
+        const v = row[i];
+        out[i] = v;
+        sum += v < 128 ? v : 256 - v;
+      }
+      break;
+    case 1:
+      for (let i = 0; i < n; i++) {
+        const v = (row[i] - (i >= 3 ? row[i - 3] : 0)) & 0xff;
+        out[i] = v;
+        sum += v < 128 ? v : 256 - v;
+      }
+      break;
+    case 2:
+      for (let i = 0; i < n; i++) {
+        const v = (row[i] - prev[i]) & 0xff;
+        out[i] = v;
+        sum += v < 128 ? v : 256 - v;
+      }
+      break;
+    case 3:
+      for (let i = 0; i < n; i++) {
+        const v = (row[i] - (((i >= 3 ? row[i - 3] : 0) + prev[i]) >> 1)) & 0xff;
+        out[i] = v;
+        sum += v < 128 ? v : 256 - v;
+      }
+      break;
+    default: // Paeth
+      for (let i = 0; i < n; i++) {
+        const a = i >= 3 ? row[i - 3] : 0, b = prev[i], c = i >= 3 ? prev[i - 3] : 0;
+        const p = a + b - c;
+        const pa = p > a ? p - a : a - p, pb = p > b ? p - b : b - p, pc = p > c ? p - c : c - p;
+        const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        const v = (row[i] - pred) & 0xff;
+        out[i] = v;
+        sum += v < 128 ? v : 256 - v;
+      }
   }
   return sum;
 }
