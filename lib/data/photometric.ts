@@ -30,6 +30,9 @@ export interface PhotometricOptions {
 }
 
 const clamp01 = (x: number) => x < 0 ? 0 : x > 1 ? 1 : x;
+
+/** `v / 255` in float32 for every byte: what storing the division in a Float32Array gives. */
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 const grey = (r: number, g: number, b: number) => 0.2989 * r + 0.587 * g + 0.114 * b;
 
 // The colour steps, in place on floats in [0, 1] (one tight loop each: fastest in V8).
@@ -195,17 +198,27 @@ export function photometricDistort(
   const [c0, c1] = opts.contrast ?? [0.5, 1.5];
   const [s0, s1] = opts.saturation ?? [0.5, 1.5];
   const hue = (opts.hueDegrees ?? 18) / 360;
-  const rgb = new Float32Array(img.data.length);
-  for (let i = 0; i < rgb.length; i++) rgb[i] = img.data[i] / 255;
-  const contrast = () => {
-    if (rng() < p) contrastInPlace(rgb, c0 + (c1 - c0) * rng());
+  const src = img.data;
+  let rgb: Float32Array | undefined;
+  // The float copy is made when the first step runs: with none (one draw in 16) the bytes are
+  // the input's (every u8 survives ÷ 255 in float32 and × 255, rounded).
+  const floats = () => {
+    if (rgb === undefined) {
+      rgb = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) rgb[i] = BYTE_TO_UNIT[src[i]];
+    }
+    return rgb;
   };
-  if (rng() < p) brightnessInPlace(rgb, delta * (2 * rng() - 1));
+  const contrast = () => {
+    if (rng() < p) contrastInPlace(floats(), c0 + (c1 - c0) * rng());
+  };
+  if (rng() < p) brightnessInPlace(floats(), delta * (2 * rng() - 1));
   const contrastFirst = rng() < 0.5;
   if (contrastFirst) contrast();
-  if (rng() < p) saturationInPlace(rgb, s0 + (s1 - s0) * rng());
-  if (rng() < p) hueInPlace(rgb, hue * (2 * rng() - 1));
+  if (rng() < p) saturationInPlace(floats(), s0 + (s1 - s0) * rng());
+  if (rng() < p) hueInPlace(floats(), hue * (2 * rng() - 1));
   if (!contrastFirst) contrast();
+  if (rgb === undefined) return { width: img.width, height: img.height, data: src.slice() };
   const data = new Uint8Array(rgb.length);
   for (let i = 0; i < rgb.length; i++) data[i] = Math.round(rgb[i] * 255);
   return { width: img.width, height: img.height, data };
