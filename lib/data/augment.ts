@@ -98,11 +98,9 @@ export function zoomOut(sample: AugSample, rng: Rng, opts: ZoomOutOptions = {}):
   const left = Math.floor((cw - w) * rng()), top = Math.floor((ch - h) * rng());
   const fill = (opts.mean ?? IMAGENET_MEAN).map((v) => Math.min(255, Math.max(0, Math.round(v))));
   const out = new Uint8Array(cw * ch * 3);
-  for (let i = 0; i < out.length; i += 3) {
-    out[i] = fill[0];
-    out[i + 1] = fill[1];
-    out[i + 2] = fill[2];
-  }
+  out.set(fill);
+  // The fill colour doubled by copies (memcpy speed) instead of written pixel by pixel.
+  for (let n = 3; n < out.length; n *= 2) out.copyWithin(n, 0, Math.min(n, out.length - n));
   for (let y = 0; y < h; y++) {
     out.set(data.subarray(y * w * 3, (y + 1) * w * 3), ((y + top) * cw + left) * 3);
   }
