@@ -18,7 +18,7 @@ import type { Dataset, GtObject, Sample } from "./types.ts";
 import { parseVocXml, readVocImageSet, type VocAnnotation } from "./voc.ts";
 import { vocToXyxy } from "./box_px.ts";
 import { isYoloDataset, readYoloDataset, scaleYoloBoxes } from "./yolo.ts";
-import { hasYoloSplit } from "./yolo_layout.ts";
+import { firstYoloSplit, isYamlPath } from "./yolo_layout.ts";
 
 /** Options of {@link loadDataset} and {@link readDataset}. */
 export interface DatasetOptions {
@@ -90,7 +90,7 @@ export async function readDataset(
   const problems = new ProblemList();
   const notes: string[] = [];
   let dataset: Dataset;
-  if (info?.isFile && !/\.ya?ml$/i.test(path)) {
+  if (info?.isFile && !isYamlPath(path)) {
     if (!path.endsWith(".json")) {
       throw new FileError(
         path,
@@ -144,15 +144,12 @@ export async function readDataset(
 export async function findSet(path: string, names: string[]): Promise<string | undefined> {
   path = trimSlash(path);
   const info = await stat(path);
-  if (info === undefined || (info.isFile && !/\.ya?ml$/i.test(path))) return undefined;
+  if (info === undefined || (info.isFile && !isYamlPath(path))) return undefined;
   if (info.isDirectory && await stat(`${path}/Annotations`)) {
     for (const n of names) if (await stat(`${path}/ImageSets/Main/${n}.txt`)) return n;
     return undefined;
   }
-  if (await isYoloDataset(path)) {
-    for (const n of names) if (await hasYoloSplit(path, n)) return n;
-    return undefined;
-  }
+  if (await isYoloDataset(path)) return await firstYoloSplit(path, names);
   const coco = info.isDirectory ? await cocoFiles(path) : [];
   return names.find((n) => cocoSplit(coco, n) !== undefined);
 }

@@ -12,14 +12,15 @@ import { describeReadError } from "./image_codec.ts";
 import { formatBox, ProblemList } from "./problems.ts";
 import type { Dataset, GtObject, Sample } from "./types.ts";
 import {
+  exists,
+  isYamlPath,
+  YOLO_SPLITS,
   yoloLabelDir,
   yoloLabelPath,
   type YoloLayout,
   yoloLayout,
   yoloSplit,
 } from "./yolo_layout.ts";
-
-const SPLIT_KEYS = ["train", "val", "test"] as const;
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
@@ -51,15 +52,6 @@ async function listFiles(dir: string, problems: ProblemList, rel = ""): Promise<
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Class names: the yaml's `names:`, else `classes.txt` or a `*.names` file in the root. */
 async function readNames(
   layout: YoloLayout,
@@ -85,7 +77,7 @@ async function readNames(
  * `data.yaml` or a names file.
  */
 export async function isYoloDataset(path: string): Promise<boolean> {
-  if (/\.ya?ml$/i.test(path)) return true;
+  if (isYamlPath(path)) return true;
   return await exists(`${path}/labels`) || await readNames(await yoloLayout(path)) !== undefined;
 }
 
@@ -174,7 +166,7 @@ export async function readYoloDataset(
     (p.startsWith(`${base}/`) ? p.slice(base.length + 1) : p).replace(IMAGE_EXT, "");
   // Label files where the listed folders keep theirs, to find those without an image.
   const yamlLists = new Set(
-    SPLIT_KEYS.flatMap((k) => layout.yaml?.[k] ?? []).map((e) => resolve(root, e)),
+    YOLO_SPLITS.flatMap((k) => layout.yaml?.[k] ?? []).map((e) => resolve(root, e)),
   );
   const labels = new Set<string>();
   for (const e of entries) {

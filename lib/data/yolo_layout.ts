@@ -23,7 +23,11 @@ export interface YoloYaml {
   names?: string[];
 }
 
-const SPLITS = ["train", "val", "test"] as const;
+/** The split keys of a YOLO `data.yaml`. */
+export const YOLO_SPLITS = ["train", "val", "test"] as const;
+
+/** Whether a path names a YAML file (a YOLO `data.yaml`) rather than a folder or a JSON. */
+export const isYamlPath = (path: string): boolean => /\.ya?ml$/i.test(path);
 
 const unquote = (s: string) => s.trim().replace(/^(['"])(.*)\1$/, "$2");
 const uncomment = (s: string) => s.replace(/(^|\s+)#.*$/, "");
@@ -106,7 +110,8 @@ export function yoloLabelDir(dir: string): string {
   return dirname(yoloLabelPath(`${dir}/x.jpg`));
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether anything (file or folder) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
   return (await Deno.stat(path).catch(() => null)) !== null;
 }
 
@@ -125,7 +130,7 @@ export interface YoloLayout {
  * `data.yaml` or `dataset.yaml`, if any; a folder named is the root, whatever `path:` says).
  */
 export async function yoloLayout(path: string): Promise<YoloLayout> {
-  if (/\.ya?ml$/i.test(path)) {
+  if (isYamlPath(path)) {
     const yaml = parseYoloYaml(await readTextFileChecked(path));
     const here = dirname(path);
     let root = here;
@@ -178,19 +183,25 @@ async function splitEntries(layout: YoloLayout, set: string): Promise<string[] |
 /** The yaml's entry for a split (`valid` reads `val`), if it has one. */
 function listedSplit(layout: YoloLayout, set: string): string[] | undefined {
   const key = set === "valid" ? "val" : set;
-  const listed = SPLITS.includes(key as typeof SPLITS[number])
-    ? layout.yaml?.[key as typeof SPLITS[number]]
+  const listed = YOLO_SPLITS.includes(key as typeof YOLO_SPLITS[number])
+    ? layout.yaml?.[key as typeof YOLO_SPLITS[number]]
     : undefined;
   return listed !== undefined && listed.length > 0 ? listed : undefined;
 }
 
 /**
- * Whether the YOLO dataset at `path` has the split `set`: its yaml names it (reading it then
- * says what is missing) or one of the split's folders is there (see {@link yoloSplit}).
+ * The first of `names` that the YOLO dataset at `path` has as a split: its yaml names it
+ * (reading it then says what is missing) or one of the split's folders is there (see
+ * {@link yoloSplit}).
  */
-export async function hasYoloSplit(path: string, set: string): Promise<boolean> {
+export async function firstYoloSplit(path: string, names: string[]): Promise<string | undefined> {
   const layout = await yoloLayout(path);
-  return listedSplit(layout, set) !== undefined || await splitEntries(layout, set) !== undefined;
+  for (const n of names) {
+    if (listedSplit(layout, n) !== undefined || await splitEntries(layout, n) !== undefined) {
+      return n;
+    }
+  }
+  return undefined;
 }
 
 /**

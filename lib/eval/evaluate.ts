@@ -21,6 +21,7 @@ import {
   readYoloGroundTruth,
 } from "./readers.ts";
 import { isYoloDataset } from "../data/yolo.ts";
+import { isYamlPath } from "../data/yolo_layout.ts";
 import { findCocoJson, findSet } from "../data/dataset.ts";
 import { type ConfidenceCurves, confidenceCurves } from "./confidence_curves.ts";
 import { type ConfusionMatrix, confusionMatrix } from "./confusion.ts";
@@ -246,7 +247,7 @@ export async function evaluateFiles(
 
 /** A YOLO dataset as ground truth: its `data.yaml`, or a folder that is no VOC root. */
 async function isYoloGroundTruth(path: string): Promise<boolean> {
-  if (/\.ya?ml$/i.test(path)) return true;
+  if (isYamlPath(path)) return true;
   const stat = (p: string) => Deno.stat(p).catch(() => null);
   if (!(await stat(path))?.isDirectory || await stat(`${path}/Annotations`)) return false;
   return await isYoloDataset(path);
