@@ -10,7 +10,7 @@
  * or `--results <run folder>/detections.json` (COCO) gives the same numbers again.
  */
 import { FileError, UsageError } from "../lib/errors.ts";
-import { findSet, loadDataset } from "../lib/data/dataset.ts";
+import { findSet, HELD_OUT_SETS, loadDataset } from "../lib/data/dataset.ts";
 import { readVocImageSet } from "../lib/data/voc.ts";
 import { isOnnxModel, loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
@@ -52,7 +52,7 @@ export async function runModelEval(
   if (set === undefined && (await Deno.stat(`${opts.data}/Annotations`).catch(() => null))) {
     set = (await readVocImageSet(opts.data)).set;
   } else if (set === undefined) {
-    set = await findSet(opts.data, ["val", "test"]);
+    set = await findSet(opts.data, HELD_OUT_SETS);
   }
   const dataset = await loadDataset(opts.data, { set });
   if (!opts.quiet && set !== undefined) console.error(`image set "${set}"`);

@@ -3,7 +3,7 @@
  * then hands over to `lib/train/loop.ts` and shows its progress. Loaded lazily.
  */
 import { FileError, UsageError } from "../lib/errors.ts";
-import { findSet, loadDataset } from "../lib/data/dataset.ts";
+import { findSet, HELD_OUT_SETS, loadDataset } from "../lib/data/dataset.ts";
 import type { Dataset } from "../lib/data/types.ts";
 import { makeRng, mixSeed, shuffled } from "../lib/data/rng.ts";
 import { type BackendInfo, initBackend } from "../lib/engine/tfjs.ts";
@@ -72,7 +72,7 @@ async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; 
   if (data.samples.length === 0) throw new FileError(f.data!, "the training set has no images");
   const withSet = (p: string, s?: string) => (s ? `${p} (${s})` : p);
   if (f.val !== undefined) {
-    const valSet = f.valSet ?? await findSet(f.val, ["val", "test"]);
+    const valSet = f.valSet ?? await findSet(f.val, HELD_OUT_SETS);
     const val = await loadDataset(f.val, { set: valSet, classes: data.classes });
     return { data, val, note: `validation ${withSet(f.val, valSet)}` };
   }
@@ -90,7 +90,7 @@ async function datasets(f: TrainFlags): Promise<{ data: Dataset; val?: Dataset; 
     };
   }
   if (set !== undefined && set !== "trainval") {
-    const valSet = await findSet(f.data!, ["val", "test"]);
+    const valSet = await findSet(f.data!, HELD_OUT_SETS);
     if (valSet !== undefined) {
       const val = await loadDataset(f.data!, { set: valSet, classes: data.classes });
       return { data, val, note: `validation ${withSet(f.data!, valSet)}` };

@@ -122,6 +122,12 @@ export async function readDataset(
 }
 
 /**
+ * The sets a run validates or evaluates on when none is named, in the order they are looked
+ * for (a VOC root evaluated by `ssd eval` prefers `test`: see `readVocImageSet`).
+ */
+export const HELD_OUT_SETS: readonly string[] = ["val", "test"];
+
+/**
  * The first of `names` that a dataset has as a set: a VOC root's list
  * (`ImageSets/Main/<name>.txt`), a YOLO split (`data.yaml`'s entry, `images/<name>/`,
  * `<name>/images/`) or, in a COCO folder, an instances file of that split
@@ -141,7 +147,7 @@ export async function readDataset(
  * await Deno.remove(root, { recursive: true });
  * ```
  */
-export async function findSet(path: string, names: string[]): Promise<string | undefined> {
+export async function findSet(path: string, names: readonly string[]): Promise<string | undefined> {
   path = trimSlash(path);
   const info = await stat(path);
   if (info === undefined || (info.isFile && !isYamlPath(path))) return undefined;

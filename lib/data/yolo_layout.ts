@@ -194,7 +194,10 @@ function listedSplit(layout: YoloLayout, set: string): string[] | undefined {
  * (reading it then says what is missing) or one of the split's folders is there (see
  * {@link yoloSplit}).
  */
-export async function firstYoloSplit(path: string, names: string[]): Promise<string | undefined> {
+export async function firstYoloSplit(
+  path: string,
+  names: readonly string[],
+): Promise<string | undefined> {
   const layout = await yoloLayout(path);
   for (const n of names) {
     if (listedSplit(layout, n) !== undefined || await splitEntries(layout, n) !== undefined) {

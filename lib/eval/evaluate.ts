@@ -22,7 +22,7 @@ import {
 } from "./readers.ts";
 import { isYoloDataset } from "../data/yolo.ts";
 import { isYamlPath } from "../data/yolo_layout.ts";
-import { findCocoJson, findSet } from "../data/dataset.ts";
+import { findCocoJson, findSet, HELD_OUT_SETS } from "../data/dataset.ts";
 import { type ConfidenceCurves, confidenceCurves } from "./confidence_curves.ts";
 import { type ConfusionMatrix, confusionMatrix } from "./confusion.ts";
 
@@ -213,7 +213,7 @@ export async function evaluateFiles(
   }
   if (await isDirectory(gtPath) && !(await Deno.stat(`${gtPath}/Annotations`).catch(() => null))) {
     // A COCO folder: its instances file (the split's, with several).
-    const json = await findCocoJson(gtPath, options.set ?? await findSet(gtPath, ["val", "test"]));
+    const json = await findCocoJson(gtPath, options.set ?? await findSet(gtPath, HELD_OUT_SETS));
     if (json !== undefined) return evaluateFiles(json, resultsPath, options);
   }
   const gtIsVoc = await isDirectory(gtPath);

@@ -12,7 +12,7 @@ import {
   readCocoInstances,
   readCocoResults,
 } from "../data/coco.ts";
-import { findSet, loadDataset } from "../data/dataset.ts";
+import { findSet, HELD_OUT_SETS, loadDataset } from "../data/dataset.ts";
 import { datasetGroundTruth } from "./dataset_gt.ts";
 import { parseVocXml, readVocImageSet } from "../data/voc.ts";
 import type { VocDetection, VocGtObject } from "./voc.ts";
@@ -164,7 +164,7 @@ export interface YoloGroundTruth {
  * @throws FileError for a missing split or a malformed label file
  */
 export async function readYoloGroundTruth(path: string, set?: string): Promise<YoloGroundTruth> {
-  set ??= await findSet(path, ["val", "test"]);
+  set ??= await findSet(path, HELD_OUT_SETS);
   const dataset = await loadDataset(path, { set });
   return { set, images: datasetGroundTruth(dataset), classes: [...dataset.classes] };
 }
