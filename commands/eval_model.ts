@@ -10,7 +10,7 @@
  * or `--results <run folder>/detections.json` (COCO) gives the same numbers again.
  */
 import { FileError, UsageError } from "../lib/errors.ts";
-import { findSet, HELD_OUT_SETS, loadDataset } from "../lib/data/dataset.ts";
+import { datasetKind, findSet, HELD_OUT_SETS, loadDataset } from "../lib/data/dataset.ts";
 import { readVocImageSet } from "../lib/data/voc.ts";
 import { isOnnxModel, loadDetector } from "../lib/detector.ts";
 import { initBackend } from "../lib/engine/tfjs.ts";
@@ -49,7 +49,7 @@ export async function runModelEval(
   // test, else the only list (never the training lists by default); a YOLO dataset or COCO
   // folder on its val split (else test, else every image), as ultralytics validates.
   let set = opts.set;
-  if (set === undefined && (await Deno.stat(`${opts.data}/Annotations`).catch(() => null))) {
+  if (set === undefined && await datasetKind(opts.data) === "voc") {
     set = (await readVocImageSet(opts.data)).set;
   } else if (set === undefined) {
     set = await findSet(opts.data, HELD_OUT_SETS);

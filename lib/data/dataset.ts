@@ -90,7 +90,8 @@ export async function readDataset(
   const problems = new ProblemList();
   const notes: string[] = [];
   let dataset: Dataset;
-  if (info?.isFile && !isYamlPath(path)) {
+  const kind = await datasetKind(path);
+  if (kind === "file") {
     if (!path.endsWith(".json")) {
       throw new FileError(
         path,
@@ -98,9 +99,9 @@ export async function readDataset(
       );
     }
     dataset = await readCocoDataset(path, opts, problems, notes);
-  } else if (await stat(`${path}/Annotations`)) {
+  } else if (kind === "voc") {
     dataset = await readVoc(path, opts, problems, notes);
-  } else if (await isYoloDataset(path)) {
+  } else if (kind === "yolo") {
     const ds = await readYoloDataset(path, opts, problems);
     const samples: Sample[] = [];
     for (const s of ds.samples) {
@@ -119,6 +120,27 @@ export async function readDataset(
     dataset = await readCocoDataset(json, opts, problems, notes);
   }
   return { dataset, problems: problems.items, notes };
+}
+
+/**
+ * What a dataset path holds, as {@link readDataset} tells them apart: a file other than a YAML
+ * (a COCO instances JSON, or no dataset), a VOC root (`Annotations/`), a YOLO dataset (a
+ * `data.yaml`, or a folder with `labels/`, a yaml or a names file), or another folder (COCO
+ * instances files, or no dataset).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { datasetKind } from "./dataset.ts";
+ * assert.equal(await datasetKind("data.yaml"), "yolo");
+ * assert.equal(await datasetKind("no/such/folder"), "folder");
+ * ```
+ */
+export async function datasetKind(path: string): Promise<"file" | "voc" | "yolo" | "folder"> {
+  path = trimSlash(path);
+  if ((await stat(path))?.isFile && !isYamlPath(path)) return "file";
+  if (await stat(`${path}/Annotations`)) return "voc";
+  return await isYoloDataset(path) ? "yolo" : "folder";
 }
 
 /**
@@ -149,14 +171,15 @@ export const HELD_OUT_SETS: readonly string[] = ["val", "test"];
  */
 export async function findSet(path: string, names: readonly string[]): Promise<string | undefined> {
   path = trimSlash(path);
-  const info = await stat(path);
-  if (info === undefined || (info.isFile && !isYamlPath(path))) return undefined;
-  if (info.isDirectory && await stat(`${path}/Annotations`)) {
+  if (await stat(path) === undefined) return undefined;
+  const kind = await datasetKind(path);
+  if (kind === "file") return undefined;
+  if (kind === "voc") {
     for (const n of names) if (await stat(`${path}/ImageSets/Main/${n}.txt`)) return n;
     return undefined;
   }
-  if (await isYoloDataset(path)) return await firstYoloSplit(path, names);
-  const coco = info.isDirectory ? await cocoFiles(path) : [];
+  if (kind === "yolo") return await firstYoloSplit(path, names);
+  const coco = await cocoFiles(path);
   return names.find((n) => cocoSplit(coco, n) !== undefined);
 }
 

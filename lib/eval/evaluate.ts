@@ -20,9 +20,7 @@ import {
   readVocGroundTruth,
   readYoloGroundTruth,
 } from "./readers.ts";
-import { isYoloDataset } from "../data/yolo.ts";
-import { isYamlPath } from "../data/yolo_layout.ts";
-import { findCocoJson, findSet, HELD_OUT_SETS } from "../data/dataset.ts";
+import { datasetKind, findCocoJson, findSet, HELD_OUT_SETS } from "../data/dataset.ts";
 import { type ConfidenceCurves, confidenceCurves } from "./confidence_curves.ts";
 import { type ConfusionMatrix, confusionMatrix } from "./confusion.ts";
 
@@ -208,10 +206,9 @@ export async function evaluateFiles(
   options: { metrics?: EvalMetric[]; set?: string } & EvaluateOptions = {},
 ): Promise<EvalReport> {
   const resultsAreVoc = await isDirectory(resultsPath);
-  if (await isYoloGroundTruth(gtPath)) {
-    return evaluateYoloFiles(gtPath, resultsPath, resultsAreVoc, options);
-  }
-  if (await isDirectory(gtPath) && !(await Deno.stat(`${gtPath}/Annotations`).catch(() => null))) {
+  const kind = await datasetKind(gtPath);
+  if (kind === "yolo") return evaluateYoloFiles(gtPath, resultsPath, resultsAreVoc, options);
+  if (kind === "folder") {
     // A COCO folder: its instances file (the split's, with several).
     const json = await findCocoJson(gtPath, options.set ?? await findSet(gtPath, HELD_OUT_SETS));
     if (json !== undefined) return evaluateFiles(json, resultsPath, options);
@@ -243,14 +240,6 @@ export async function evaluateFiles(
     metrics,
     options,
   );
-}
-
-/** A YOLO dataset as ground truth: its `data.yaml`, or a folder that is no VOC root. */
-async function isYoloGroundTruth(path: string): Promise<boolean> {
-  if (isYamlPath(path)) return true;
-  const stat = (p: string) => Deno.stat(p).catch(() => null);
-  if (!(await stat(path))?.isDirectory || await stat(`${path}/Annotations`)) return false;
-  return await isYoloDataset(path);
 }
 
 /**
